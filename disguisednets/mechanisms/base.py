@@ -1,0 +1,142 @@
+"""What every keyed disguise shares (SPEC §2): the order of operations, the block permutation,
+the secret label map, and input validation against the key's spec.
+
+A mechanism is a small object holding a key; ``disguise(images) -> images`` and, where the key
+allows, ``restore(disguised) -> images``. Pure numpy, no I/O, no global state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
+from disguisednets.mechanisms import blocks as B
+from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
+
+__all__ = ["BlockMechanism", "NoDisguise"]
+
+
+class BlockMechanism:
+    """Base class: noise → blocks → per-block transform (parameter of the block's original
+    position) → permutation → reassemble. Subclasses implement ``_transform`` on t-major blocks
+    of shape (t, N, b, b) and declare their secret arrays."""
+
+    name: ClassVar[str]
+    noise_kinds: ClassVar[tuple[str, ...]] = ("none",)
+
+    def __init__(self, key: DisguiseKey):
+        if not isinstance(key, DisguiseKey):
+            raise TypeError(f"{type(self).__name__} needs a DisguiseKey; got {type(key).__name__}.")
+        if key.mechanism != self.name:
+            raise KeyFileError(f"{type(self).__name__} needs a {self.name!r} key; got a {key.mechanism!r} key "
+                               f"(fingerprint {key.fingerprint}).")
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key!r})"
+
+    # ------------------------------------------------------------------------------- key schema
+    @classmethod
+    def make_spec(cls, *, image_shape, block_size, n_classes=10, noise=None, **settings) -> dict[str, Any]:
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 2:
+            raise ValueError(f"image_shape must be (H, W); got {image_shape}.")
+        B.check_block_size(image_shape, block_size, owner=cls.__name__)
+        if int(n_classes) < 2:
+            raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
+        noise = make_noise_spec(noise)
+        if noise["kind"] not in cls.noise_kinds:
+            raise ValueError(f"{cls.__name__} takes noise of kind {', '.join(cls.noise_kinds)}; "
+                             f"got {noise['kind']!r}.")
+        spec = {"mechanism": cls.name, "image_shape": list(image_shape), "block_size": int(block_size),
+                "n_classes": int(n_classes), "noise": noise}
+        spec.update(cls._settings(**settings))
+        return spec
+
+    @classmethod
+    def _settings(cls, **settings) -> dict[str, Any]:
+        if settings:
+            raise ValueError(f"{cls.__name__} takes no settings {sorted(settings)}.")
+        return {}
+
+    @classmethod
+    def key_arrays(cls, spec: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Name → (shape, dtype kind) of every secret array of a key with this spec."""
+        t = B.n_blocks(tuple(spec["image_shape"]), spec["block_size"])
+        return {"permutation": ((t,), "i"), "label_map": ((spec["n_classes"],), "i")}
+
+    @classmethod
+    def draw_key_arrays(cls, spec: Mapping[str, Any], rng: KeyRandom) -> dict[str, np.ndarray]:
+        t = B.n_blocks(tuple(spec["image_shape"]), spec["block_size"])
+        return {"permutation": rng.permutation(t), "label_map": rng.permutation(spec["n_classes"])}
+
+    # -------------------------------------------------------------------------------- disguise
+    def _check_images(self, images: np.ndarray, what: str = "images") -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim == 2:
+            images = images[None]
+        expected = self.key.image_shape
+        if images.ndim != 3 or images.shape[1:] != expected:
+            raise ValueError(f"{type(self).__name__} with this key expects {what} of shape (N, {expected[0]}, "
+                             f"{expected[1]}) (grayscale); got shape {images.shape}. Pad or resize them, "
+                             "or generate a key for this image size.")
+        if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+            raise TypeError(f"{what} must be numeric; got dtype {images.dtype}.")
+        return images
+
+    def disguise(self, images: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Disguise (N, H, W) images (pixel scale 0..255); ``rng`` draws the noise, if any."""
+        images = self._check_images(images)
+        noisy = apply_noise(images, self.key.spec["noise"], rng if rng is not None else np.random.default_rng())
+        b = self.key.block_size
+        blocks = B.to_blocks(noisy, b).swapaxes(0, 1)  # t-major (t, N, b, b): one batched op per position
+        out = B.permute(self._transform(blocks), self.key.array("permutation"), axis=0)
+        return B.from_blocks(out.swapaxes(0, 1), self.key.image_shape)
+
+    def restore(self, disguised: np.ndarray) -> np.ndarray:
+        """Invert the disguise (noise, where any, stays in). Raises where the key allows no inverse."""
+        disguised = self._check_images(disguised, "disguised images")
+        blocks = B.unpermute(B.to_blocks(disguised, self.key.block_size).swapaxes(0, 1),
+                             self.key.array("permutation"), axis=0)
+        return B.from_blocks(self._inverse(blocks).swapaxes(0, 1), self.key.image_shape)
+
+    def _transform(self, blocks: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _inverse(self, blocks: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no inverse.")
+
+    # ---------------------------------------------------------------------------------- labels
+    def disguise_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Map class y to its secret code c = label_map[y]."""
+        labels = np.asarray(labels)
+        n = self.key.spec["n_classes"]
+        if labels.size and (labels.min() < 0 or labels.max() >= n):
+            raise ValueError(f"labels must lie in 0..{n - 1} for this key; got range "
+                             f"{labels.min()}..{labels.max()}.")
+        return self.key.array("label_map")[labels]
+
+    def restore_labels(self, codes: np.ndarray) -> np.ndarray:
+        """Map predicted codes back to the owner's classes."""
+        return np.argsort(self.key.array("label_map"))[np.asarray(codes)]
+
+
+class NoDisguise:
+    """The baseline: images as they are (float32), labels unchanged, no key."""
+
+    name = "none"
+    key = None
+
+    def disguise(self, images: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        images = np.asarray(images)
+        return (images[None] if images.ndim == 2 else images).astype(np.float32)
+
+    def restore(self, disguised: np.ndarray) -> np.ndarray:
+        return np.asarray(disguised, dtype=np.float64)
+
+    def disguise_labels(self, labels: np.ndarray) -> np.ndarray:
+        return np.asarray(labels)
+
+    restore_labels = disguise_labels

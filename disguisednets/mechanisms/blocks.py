@@ -1,0 +1,53 @@
+"""Pixel-block partitioning and the secret block permutation (paper §III-A, SPEC §2 steps 2, 4, 5).
+
+Blocks are b×b, indexed row-major (i = 0..t-1). Everything is a reshape/transpose over the
+whole batch: no loop over images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_block_size", "n_blocks", "to_blocks", "from_blocks", "permute", "unpermute"]
+
+
+def check_block_size(image_shape: tuple[int, int], block_size: int, owner: str = "the disguise") -> None:
+    """Raise a clear error unless ``block_size`` divides both image sides."""
+    h, w = (int(s) for s in image_shape)
+    if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) or block_size < 1:
+        raise ValueError(f"The 'block_size' parameter of {owner} must be a positive integer. Got {block_size!r}.")
+    if h % block_size or w % block_size:
+        valid = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
+        raise ValueError(f"The 'block_size' parameter of {owner} must divide the image size {h}×{w}. "
+                         f"Got {block_size} instead; valid block sizes are {valid} "
+                         "(or pad the images, e.g. dataset.pad_to=32).")
+
+
+def n_blocks(image_shape: tuple[int, int], block_size: int) -> int:
+    check_block_size(image_shape, block_size)
+    return (image_shape[0] // block_size) * (image_shape[1] // block_size)
+
+
+def to_blocks(images: np.ndarray, block_size: int) -> np.ndarray:
+    """(N, H, W) → (N, t, b, b), blocks in row-major order."""
+    n, h, w = images.shape
+    b = block_size
+    check_block_size((h, w), b)
+    return images.reshape(n, h // b, b, w // b, b).transpose(0, 1, 3, 2, 4).reshape(n, -1, b, b)
+
+
+def from_blocks(blocks: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
+    """(N, t, b, b) → (N, H, W), the inverse of :func:`to_blocks`."""
+    n, t, b, _ = blocks.shape
+    h, w = image_shape
+    return blocks.reshape(n, h // b, w // b, b, b).transpose(0, 1, 3, 2, 4).reshape(n, h, w)
+
+
+def permute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Output position j holds input block ``permutation[j]``."""
+    return np.take(blocks, permutation, axis=axis)
+
+
+def unpermute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.ndarray:
+    """The inverse of :func:`permute`."""
+    return np.take(blocks, np.argsort(permutation), axis=axis)

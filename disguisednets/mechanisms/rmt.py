@@ -1,0 +1,91 @@
+"""Randomized multidimensional transformation, RMT (paper §III-B, SPEC §2 "RMT").
+
+Per block position i a secret b×b matrix R_i; the block becomes X_i R_i (``mode='matrix'``), or
+vec(X_i) times a b²×b² matrix (``mode='flat'``). Kinds: ``orthogonal`` (Haar) and ``gaussian``
+(random projection, entries N(0, 1/d) for d×d matrices). Optional uniform noise
+Y_i = (X_i + Δ_i) R_i, Δ ~ U(0, u). Output float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from disguisednets.keys import KeyRandom
+from disguisednets.mechanisms import blocks as B
+from disguisednets.mechanisms.base import BlockMechanism
+
+__all__ = ["RMT", "haar_orthogonal", "gaussian_matrices"]
+
+KINDS = ("orthogonal", "gaussian")
+MODES = ("matrix", "flat")
+
+
+def haar_orthogonal(count: int, d: int, rng: KeyRandom) -> np.ndarray:
+    """``count`` Haar-distributed d×d orthogonal matrices (QR of a Gaussian, signs fixed)."""
+    q, r = np.linalg.qr(rng.normal((count, d, d)))
+    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
+
+
+def gaussian_matrices(count: int, d: int, rng: KeyRandom) -> np.ndarray:
+    """``count`` random-projection d×d matrices with entries N(0, 1/d)."""
+    return rng.normal((count, d, d)) / np.sqrt(d)
+
+
+class RMT(BlockMechanism):
+    """Block-wise random matrix transform. ``restore`` inverts it (noise stays in).
+
+    Example
+    -------
+    >>> from disguisednets.keys import generate_key
+    >>> key = generate_key("rmt", (28, 28), block_size=7, seed=0)
+    >>> y = RMT(key).disguise(images)            # (N, 28, 28) float32
+    """
+
+    name = "rmt"
+    noise_kinds = ("none", "uniform")
+
+    @classmethod
+    def _settings(cls, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValueError(f"The 'kind' parameter of RMT must be one of {KINDS}. Got {kind!r} instead.")
+        if mode not in MODES:
+            raise ValueError(f"The 'mode' parameter of RMT must be one of {MODES}. Got {mode!r} instead.")
+        return {"kind": kind, "mode": mode}
+
+    @staticmethod
+    def _dim(spec: Mapping[str, Any]) -> int:
+        b = spec["block_size"]
+        return b * b if spec["mode"] == "flat" else b
+
+    @classmethod
+    def key_arrays(cls, spec):
+        arrays = super().key_arrays(spec)
+        t = arrays["permutation"][0][0]
+        d = cls._dim(spec)
+        arrays["matrices"] = ((t, d, d), "f")
+        return arrays
+
+    @classmethod
+    def draw_key_arrays(cls, spec, rng):
+        arrays = super().draw_key_arrays(spec, rng)
+        t, d = len(arrays["permutation"]), cls._dim(spec)
+        draw = haar_orthogonal if spec["kind"] == "orthogonal" else gaussian_matrices
+        arrays["matrices"] = draw(t, d, rng)
+        return arrays
+
+    def _apply(self, blocks: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+        t, n, b, _ = blocks.shape
+        x = blocks.astype(np.float64, copy=False)
+        if self.key.spec["mode"] == "flat":
+            return np.matmul(x.reshape(t, n, b * b), matrices).reshape(t, n, b, b)
+        return np.matmul(x.reshape(t, n * b, b), matrices).reshape(t, n, b, b)
+
+    def _transform(self, blocks: np.ndarray) -> np.ndarray:
+        return self._apply(blocks, self.key.array("matrices")).astype(np.float32)
+
+    def _inverse(self, blocks: np.ndarray) -> np.ndarray:
+        r = self.key.array("matrices")
+        inv = r.transpose(0, 2, 1) if self.key.spec["kind"] == "orthogonal" else np.linalg.inv(r)
+        return self._apply(blocks, inv)

@@ -1,0 +1,137 @@
+"""One grid point end to end (SPEC §2–§3): load → sample → disguise → train → test → log.
+
+Kept apart from ``experiments/run.py`` so that the tests and other entry points call the same
+function with a composed config.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+
+from disguisednets.data import Dataset, load_dataset, pad_to
+from disguisednets.keys import DisguiseKey, generate_key, load_key
+from disguisednets.mechanisms import NoDisguise, make_mechanism
+from disguisednets.models import AlexNet
+from disguisednets.tracking import MLflowEpochMetrics, start_run
+from disguisednets.training import DisguisedDataModule, ImageClassifier
+
+__all__ = ["Splits", "load_splits", "build_key", "run"]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Original (not yet disguised) images and labels of one fold."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray]
+    n_classes: int
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(self.train[0].shape[1:])  # type: ignore[return-value]
+
+
+def _sample(n: int, size: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
+    if size is None:
+        return rng.permutation(n)
+    if not 0 < size <= n:
+        raise ValueError(f"dataset.{what} must be between 1 and {n}; got {size}.")
+    return rng.permutation(n)[:size]
+
+
+def load_splits(cfg: DictConfig) -> Splits:
+    """Load the dataset and draw this fold's train/val/test samples (seeded by ``cfg.seed``)."""
+    d = cfg.dataset
+    ds: Dataset = load_dataset(d.name, d.data_dir)
+    rng = np.random.default_rng([int(cfg.seed), 0])
+    train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
+    if d.pad_to:
+        train_x, test_x = pad_to(train_x, d.pad_to), pad_to(test_x, d.pad_to)
+    val_size = int(d.val_size or 0)
+    if val_size >= len(train_x):
+        raise ValueError(f"dataset.val_size ({val_size}) must be smaller than the training set ({len(train_x)}).")
+    order = rng.permutation(len(train_x))
+    val_idx, rest = order[:val_size], order[val_size:]
+    train_idx = rest[_sample(len(rest), d.train_size, rng, "train_size")]
+    test_idx = np.sort(_sample(len(test_x), d.test_size, rng, "test_size"))
+    return Splits(
+        train=(train_x[train_idx], train_y[train_idx]),
+        val=(train_x[val_idx], train_y[val_idx]) if val_size else None,
+        test=(test_x[test_idx], test_y[test_idx]),
+        n_classes=ds.n_classes,
+    )
+
+
+def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> DisguiseKey | None:
+    """The run's key: loaded from ``key.path`` or drawn from ``seed`` as an experiment key."""
+    m = cfg.mechanism
+    if m.name == "none":
+        return None
+    if cfg.key.get("path"):
+        key = load_key(cfg.key.path, mechanism=m.name)
+        if key.image_shape != tuple(image_shape):
+            raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
+        return key
+    settings = {k: v for k, v in m.items() if k not in ("name", "block_size")}
+    return generate_key(m.name, image_shape, m.block_size, n_classes=n_classes,
+                        noise=dict(cfg.noise), seed=int(cfg.seed), **settings)
+
+
+def _disguise(mechanism, split, rng):
+    images, labels = split
+    return mechanism.disguise(images, rng=rng), mechanism.disguise_labels(labels)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run one grid point; return its metrics (test_acc in 0..1, times in seconds)."""
+    t_start = time.perf_counter()
+    t = cfg.trainer
+    if t.get("num_threads"):
+        torch.set_num_threads(int(t.num_threads))
+    splits = load_splits(cfg)
+    key = build_key(cfg, splits.image_shape, splits.n_classes)
+    mechanism = NoDisguise() if key is None else make_mechanism(key)
+    noise_rng = np.random.default_rng([int(cfg.seed), 1])  # fresh per image, reproducible per fold
+
+    t0 = time.perf_counter()
+    train = _disguise(mechanism, splits.train, noise_rng)
+    val = _disguise(mechanism, splits.val, noise_rng) if splits.val is not None else None
+    test = _disguise(mechanism, splits.test, noise_rng)
+    disguise_s = time.perf_counter() - t0
+
+    pl.seed_everything(int(cfg.seed), workers=False, verbose=False)
+    device = "cuda" if t.accelerator in ("gpu", "cuda") else "cpu"
+    data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+                               device=device, seed=int(cfg.seed))
+    model = AlexNet(image_size=splits.image_shape[0], num_classes=splits.n_classes,
+                    width=cfg.model.width, dropout=cfg.model.dropout)
+    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
+    trainer = pl.Trainer(
+        accelerator=t.accelerator, devices=t.devices, precision=t.precision, max_epochs=t.max_epochs,
+        limit_train_batches=t.get("limit_train_batches") or 1.0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
+        callbacks=[MLflowEpochMetrics()],
+    )
+    key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
+    with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind) as active:
+        import mlflow
+
+        trainer.fit(module, datamodule=data)
+        test_acc = float(trainer.test(module, datamodule=data, verbose=False)[0]["test_acc"])
+        metrics = {
+            "test_acc": test_acc,
+            "disguise_time_s": disguise_s,
+            "train_images": float(len(train[0])),
+            "total_time_s": time.perf_counter() - t_start,
+        }
+        mlflow.log_metrics(metrics)
+        metrics["run_id"] = active.info.run_id
+    return metrics

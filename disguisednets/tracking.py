@@ -1,0 +1,142 @@
+"""MLflow tracking at the edge of the project: one run per grid point.
+
+Default store: SQLite at ``<paths.output_dir>/mlflow.db`` (the file store is deprecated), with
+artifacts in ``<paths.output_dir>/mlartifacts``; ``tracking.uri`` in the config, else
+``$MLFLOW_TRACKING_URI``, overrides it. Runs record the resolved config (which holds no key
+material), the key's fingerprint, the git commit, per-epoch metrics and the final test accuracy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import mlflow
+import pytorch_lightning as pl
+from hydra.experimental.callback import Callback
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "tracking_uri", "prepare_store", "start_run",
+           "flat_params", "git_commit"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def tracking_uri(cfg: DictConfig) -> str:
+    if cfg.tracking.get("uri"):
+        return str(cfg.tracking.uri)
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path(cfg.paths.output_dir).resolve() / 'mlflow.db'}"
+
+
+def prepare_store(cfg: DictConfig) -> str:
+    """Create the store and the experiment if missing; return the experiment id."""
+    uri = tracking_uri(cfg)
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(uri)
+    name = str(cfg.tracking.experiment)
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    artifacts = None
+    if uri.startswith("sqlite:"):
+        artifacts = (Path(cfg.paths.output_dir).resolve() / "mlartifacts" / name).as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=artifacts)
+    except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
+        return client.get_experiment_by_name(name).experiment_id
+
+
+class PrepareTrackingStore(Callback):
+    """Hydra callback: create the store and experiment before any job starts, so that parallel
+    jobs of a multirun never race to create a fresh SQLite file."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        prepare_store(config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        prepare_store(config)
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def flat_params(cfg: DictConfig) -> dict[str, str]:
+    """The resolved config without Hydra's own keys, flattened to dotted names."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            out[prefix] = str(node)[:6000]
+
+    walk("", container)
+    return out
+
+
+def run_name(cfg: DictConfig) -> str:
+    m = cfg.mechanism
+    parts = [cfg.dataset.name, m.name]
+    if m.name != "none":
+        parts.append(f"b{m.block_size}")
+        parts += [str(m[k]) for k in ("kind", "mode", "unit") if k in m]
+    if cfg.noise.kind != "none":
+        parts.append(f"{cfg.noise.kind}{cfg.noise.get('level', cfg.noise.get('rate'))}")
+    return "-".join(parts) + f"-fold{cfg.fold}"
+
+
+@contextmanager
+def start_run(cfg: DictConfig, *, key_fingerprint: str, key_kind: str) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run for one grid point, with params, tags and the resolved config."""
+    experiment_id = prepare_store(cfg)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    tags = {
+        "dataset": cfg.dataset.name,
+        "mechanism": cfg.mechanism.name,
+        "fold": str(cfg.fold),
+        "key_fingerprint": key_fingerprint,
+        "key_kind": key_kind,
+        "git_commit": git_commit(),
+    }
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=tags) as run:
+        params = flat_params(cfg)
+        items = list(params.items())
+        for i in range(0, len(items), 100):
+            mlflow.log_params(dict(items[i:i + 100]))
+        resolved = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"}
+        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(resolved)), "config.yaml")
+        yield run
+
+
+class MLflowEpochMetrics(pl.Callback):
+    """Log the epoch-level metrics Lightning collected, and the epoch's wall time, to the active run."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or mlflow.active_run() is None:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if k.startswith(("train_", "val_")) and v.numel() == 1}
+        metrics["epoch_time_s"] = time.perf_counter() - self._t0
+        mlflow.log_metrics(metrics, step=trainer.current_epoch)

@@ -1,0 +1,130 @@
+"""Training on (disguised) images with PyTorch Lightning (SPEC §3).
+
+The data live as whole tensors (on the GPU, when training there); a batch is a slice of an
+on-device ``randperm``: no DataLoader, no workers, no per-sample Python. Standardization uses
+per-pixel statistics of the *disguised training* split only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "standardization"]
+
+
+class TensorLoader:
+    """Batches of (images, labels) sliced from tensors that already sit on their device."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False,
+                 drop_last: bool = False, seed: int = 0):
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"images and labels differ in length: {images.shape[0]} vs {labels.shape[0]}.")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive; got {batch_size}.")
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self._generator = torch.Generator(device=images.device)
+        self._generator.manual_seed(seed)
+
+    def __len__(self) -> int:
+        n = self.images.shape[0]
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = self.images.shape[0]
+        order = (torch.randperm(n, device=self.images.device, generator=self._generator)
+                 if self.shuffle else None)
+        for i in range(len(self)):
+            sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            if order is None:
+                yield self.images[sl], self.labels[sl]
+            else:
+                idx = order[sl]
+                yield self.images[idx], self.labels[idx]
+
+
+def standardization(train_images: np.ndarray, floor: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel mean and std of the training images (N, H, W); std floored at ``floor`` × its mean
+    so that constant pixels (MNIST's corners) don't blow up."""
+    x = np.asarray(train_images, dtype=np.float64)
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std = np.maximum(std, floor * max(float(std.mean()), 1e-12))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+class DisguisedDataModule(pl.LightningDataModule):
+    """In-memory train/val/test splits of (disguised) images, standardized with train statistics."""
+
+    def __init__(self, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
+                 test: tuple[np.ndarray, np.ndarray], batch_size: int = 128, eval_batch_size: int = 1024,
+                 device: str | torch.device = "cpu", seed: int = 0):
+        super().__init__()
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.device_ = torch.device(device)
+        self.mean, self.std = standardization(train[0])
+        self._splits = {"train": train, "val": val, "test": test}
+        self._tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def to_tensor(self, images: np.ndarray) -> torch.Tensor:
+        """Standardize (N, H, W) images with the training statistics → (N, 1, H, W) float32."""
+        x = (np.asarray(images, dtype=np.float32) - self.mean) / self.std
+        return torch.from_numpy(x[:, None]).to(self.device_)
+
+    def setup(self, stage: str | None = None) -> None:
+        for name, split in self._splits.items():
+            if split is not None and name not in self._tensors:
+                images, labels = split
+                self._tensors[name] = (self.to_tensor(images),
+                                       torch.as_tensor(np.asarray(labels), dtype=torch.long, device=self.device_))
+
+    def train_dataloader(self) -> TensorLoader:
+        return TensorLoader(*self._tensors["train"], self.batch_size, shuffle=True, drop_last=True, seed=self.seed)
+
+    def val_dataloader(self):
+        return TensorLoader(*self._tensors["val"], self.eval_batch_size) if "val" in self._tensors else []
+
+    def test_dataloader(self) -> TensorLoader:
+        return TensorLoader(*self._tensors["test"], self.eval_batch_size)
+
+
+class ImageClassifier(pl.LightningModule):
+    """Cross-entropy training of any image classifier; logs loss and accuracy per epoch."""
+
+    def __init__(self, model: nn.Module, lr: float = 1e-3, weight_decay: float = 5e-4, max_epochs: int = 10):
+        super().__init__()
+        self.model, self.lr, self.weight_decay, self.max_epochs = model, lr, weight_decay, max_epochs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
+        acc = (logits.argmax(dim=1) == y).float().mean()
+        on_step = stage == "train"
+        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=on_step, batch_size=len(y))
+        self.log(f"{stage}_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._step(batch, "test")
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.max_epochs))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
