@@ -21,18 +21,23 @@ from hydra.experimental.callback import Callback
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "tracking_uri", "prepare_store", "start_run",
+__all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "prepare_store", "start_run",
            "flat_params", "git_commit"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def tracking_uri(cfg: DictConfig) -> str:
-    if cfg.tracking.get("uri"):
-        return str(cfg.tracking.uri)
+def default_uri(output_dir: str | os.PathLike, uri: str | None = None) -> str:
+    """``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else SQLite at ``<output_dir>/mlflow.db``."""
+    if uri:
+        return str(uri)
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{Path(cfg.paths.output_dir).resolve() / 'mlflow.db'}"
+    return f"sqlite:///{Path(output_dir).resolve() / 'mlflow.db'}"
+
+
+def tracking_uri(cfg: DictConfig) -> str:
+    return default_uri(cfg.paths.output_dir, cfg.tracking.get("uri"))
 
 
 def prepare_store(cfg: DictConfig) -> str:

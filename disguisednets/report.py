@@ -1,0 +1,96 @@
+"""Tables read back from MLflow, set beside the paper's numbers (SPEC §5).
+
+    python -m disguisednets.report summary --experiment reproduce_cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from disguisednets.tracking import default_uri
+
+__all__ = ["PAPER_ACCURACY", "collect_accuracy", "summary_table", "main"]
+
+# Paper, Table I / II: model accuracy (%) as mean ± std over 5 folds.
+PAPER_ACCURACY: dict[tuple[str, str], tuple[float, float]] = {
+    ("mnist", "none"): (96.7, 0.2), ("mnist", "rmt"): (96.6, 0.4), ("mnist", "aes_ecb"): (91.6, 1.1),
+    ("fashion", "none"): (88.7, 0.3), ("fashion", "rmt"): (85.1, 0.6), ("fashion", "aes_ecb"): (68.9, 1.4),
+}
+LABELS = {"none": "baseline (no disguise)", "rmt": "RMT", "aes_ecb": "AES-ECB"}
+
+
+def collect_accuracy(client: MlflowClient, experiment: str) -> dict[tuple[str, str], dict]:
+    """Per (dataset, mechanism): test accuracies (%) of the latest finished run of each fold, and
+    the mean epoch time (s)."""
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise SystemExit(f"No MLflow experiment {experiment!r} in the store; run the experiment first.")
+    runs = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
+                              order_by=["attributes.start_time DESC"], max_results=5000)
+    latest: dict[tuple[str, str, str], object] = {}
+    for r in runs:
+        if "test_acc" not in r.data.metrics:
+            continue
+        latest.setdefault((r.data.tags.get("dataset"), r.data.tags.get("mechanism"), r.data.tags.get("fold")), r)
+    out: dict[tuple[str, str], dict] = {}
+    for (dataset, mechanism, _fold), r in latest.items():
+        entry = out.setdefault((dataset, mechanism), {"acc": [], "epoch_s": [], "runs": []})
+        entry["acc"].append(100 * r.data.metrics["test_acc"])
+        history = client.get_metric_history(r.info.run_id, "epoch_time_s")
+        if history:
+            entry["epoch_s"].append(float(np.mean([m.value for m in history])))
+        entry["runs"].append(r.info.run_id)
+    return out
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.1f} (1 fold)"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f} ({len(values)} folds)"
+
+
+def summary_table(results: dict[tuple[str, str], dict]) -> str:
+    lines = ["| dataset | mechanism | our accuracy (%) | paper (%) | epoch time (s) |",
+             "|---|---|---|---|---|"]
+    order = {"none": 0, "rmt": 1, "aes_ecb": 2}
+    for (dataset, mechanism) in sorted(results, key=lambda k: (k[0], order.get(k[1], 9), k[1])):
+        e = results[(dataset, mechanism)]
+        paper = PAPER_ACCURACY.get((dataset, mechanism))
+        paper_s = f"{paper[0]} ± {paper[1]}" if paper else "—"
+        epoch = f"{np.mean(e['epoch_s']):.1f}" if e["epoch_s"] else "—"
+        lines.append(f"| {dataset} | {LABELS.get(mechanism, mechanism)} | {_fmt(e['acc'])} | {paper_s} | {epoch} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m disguisednets.report")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("summary", help="accuracy per dataset and mechanism, beside the paper's")
+    p.add_argument("--experiment", required=True, help="MLflow experiment name")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    args = parser.parse_args(argv)
+    uri = default_uri(args.output_dir, args.tracking_uri)
+    table = summary_table(collect_accuracy(MlflowClient(uri), args.experiment))
+    text = (f"# {args.experiment}: test accuracy beside the paper (Table I/II)\n\n{table}\n\n"
+            "Accuracy is measured in the remapped label space on the 10,000 test images. "
+            "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
+    out = Path(args.output_dir) / f"{args.experiment}-summary.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    print(f"Written to {out}.")
+    if uri.startswith("sqlite:"):
+        print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

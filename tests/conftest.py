@@ -1,0 +1,48 @@
+"""Shared fixtures: composed configs forced tiny (Lightning + Hydra template idiom)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+TINY = [
+    "dataset.train_size=300",
+    "dataset.val_size=100",
+    "dataset.test_size=200",
+    "model.width=0.125",
+    "trainer.max_epochs=1",
+    "trainer.batch_size=64",
+    "trainer.eval_batch_size=200",
+    "trainer.progress_bar=false",
+]
+
+
+def compose_config(overrides: list[str] = (), *, hydra_config: bool = False):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra_config)
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path, monkeypatch):
+    """Factory: a composed config, tiny, writing only under tmp_path."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+    def make(*overrides: str):
+        return compose_config([*TINY, f"paths.output_dir={tmp_path / 'outputs'}", *overrides])
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def images():
+    """Random uint8 images (5, 28, 28), every pixel value possible."""
+    return np.random.default_rng(7).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)

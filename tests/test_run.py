@@ -1,0 +1,81 @@
+"""The entry point on tiny settings: training runs, MLflow records it, and no key material leaks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from disguisednets.pipeline import build_key, run
+from tests.conftest import ROOT, TINY
+
+
+def _store(tmp_path):
+    return MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+
+
+def _secret_fragments(key):
+    """Pieces of key material that must not appear anywhere: base64 chunks and printed numbers."""
+    arrays = json.loads(key.to_json())["arrays"]
+    fragments = [a["data"][i:i + 24] for a in arrays.values() for i in range(0, min(len(a["data"]), 240), 24)]
+    fragments += [repr(float(v))[:10] for v in key.array("matrices").ravel()[:20]]
+    fragments.append(str(key.array("permutation").tolist()))
+    fragments.append(str(key.array("label_map").tolist()))
+    return [f for f in fragments if len(f) >= 8]
+
+
+def test_run_trains_and_logs_everything(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("mechanism=rmt")
+    metrics = run(cfg)
+    assert 0.0 <= metrics["test_acc"] <= 1.0
+    client = _store(tmp_path)
+    exp = client.get_experiment_by_name("disguisednets")
+    (r,) = client.search_runs([exp.experiment_id])
+    assert r.info.status == "FINISHED" and r.info.run_id == metrics["run_id"]
+    for name in ("test_acc", "val_acc", "val_loss", "train_acc", "train_loss", "epoch_time_s"):
+        assert name in r.data.metrics, name
+    assert [m.step for m in client.get_metric_history(r.info.run_id, "val_acc")] == [0]
+    key = build_key(cfg, (28, 28), 10)
+    assert r.data.tags["key_fingerprint"] == key.fingerprint and r.data.tags["key_kind"] == "experiment"
+    assert r.data.tags["git_commit"]
+    assert r.data.params["mechanism.block_size"] == "7" and r.data.params["dataset.train_size"] == "300"
+
+    # No key material in params, tags or artifacts.
+    texts = list(r.data.params.values()) + list(r.data.tags.values())
+    local = Path(client.download_artifacts(r.info.run_id, "", str(tmp_path / "art")))
+    texts += [p.read_text(errors="replace") for p in local.rglob("*") if p.is_file()]
+    blob = "\n".join(texts)
+    for fragment in _secret_fragments(key):
+        assert fragment not in blob
+
+
+def test_baseline_on_original_images(tiny_cfg, tmp_path):
+    metrics = run(tiny_cfg("mechanism=none", "tracking.experiment=base"))
+    (r,) = _store(tmp_path).search_runs([_store(tmp_path).get_experiment_by_name("base").experiment_id])
+    assert r.data.tags["key_fingerprint"] == "none" and r.data.metrics["test_acc"] == metrics["test_acc"]
+
+
+def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path):
+    """The real command line: a two-point sweep; Hydra's output folders hold no key material."""
+    out = tmp_path / "outputs"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", *TINY,
+           f"paths.output_dir={out}", "tracking.experiment=sweep", "mechanism=none,rmt"]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{out / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
+    assert sorted(r.data.tags["mechanism"] for r in runs) == ["none", "rmt"]
+    assert all(r.info.status == "FINISHED" for r in runs)
+    from tests.conftest import compose_config
+    key = build_key(compose_config(["mechanism=rmt"]), (28, 28), 10)
+    hydra_files = [p for p in (out / "multiruns").rglob("*") if p.is_file()]
+    assert any(p.name == "config.yaml" for p in hydra_files)
+    blob = "\n".join(p.read_text(errors="replace") for p in hydra_files) + done.stdout + done.stderr
+    for fragment in _secret_fragments(key):
+        assert fragment not in blob
+    assert not list(tmp_path.glob("mlruns")), "nothing written outside paths.output_dir"
