@@ -6,6 +6,7 @@ function with a composed config.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ from disguisednets.tracking import MLflowEpochMetrics, start_run
 from disguisednets.training import DisguisedDataModule, ImageClassifier
 
 __all__ = ["Splits", "load_splits", "build_key", "run"]
+
+# Lightning advertises a cloud logger on every Trainer; our runs log to MLflow.
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+    lambda record: "litlogger" not in record.getMessage())
 
 
 @dataclass(frozen=True)
@@ -114,9 +119,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     model = AlexNet(image_size=splits.image_shape[0], num_classes=splits.n_classes,
                     width=cfg.model.width, dropout=cfg.model.dropout)
     module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
+    limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
     trainer = pl.Trainer(
         accelerator=t.accelerator, devices=t.devices, precision=t.precision, max_epochs=t.max_epochs,
-        limit_train_batches=t.get("limit_train_batches") or 1.0, logger=False, enable_checkpointing=False,
+        logger=False, enable_checkpointing=False, **limits,
         enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
         callbacks=[MLflowEpochMetrics()],
     )
