@@ -85,7 +85,7 @@ def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> 
         if key.image_shape != tuple(image_shape):
             raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
         return key
-    settings = {k: v for k, v in m.items() if k not in ("name", "block_size")}
+    settings = {k: v for k, v in m.items() if k not in ("name", "block_size", "pad_to")}
     return generate_key(m.name, image_shape, m.block_size, n_classes=n_classes,
                         noise=dict(cfg.noise), seed=int(cfg.seed), **settings)
 

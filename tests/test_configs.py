@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from disguisednets.mechanisms import get_mechanism
 from disguisednets.models import AlexNet
 from disguisednets.pipeline import build_key
 from tests.conftest import CONF, compose_config
@@ -24,7 +25,12 @@ def test_groups_exist():
 ])
 def test_every_mechanism_and_noise_composes_and_keys(mechanism, noise):
     cfg = compose_config([f"mechanism={mechanism}", f"noise={noise}"])
-    key = build_key(cfg, (28, 28), 10)
+    shape = (cfg.dataset.pad_to or 28,) * 2
+    if mechanism != "none" and noise not in get_mechanism(mechanism).noise_kinds:
+        with pytest.raises(ValueError, match=f"takes noise of kind .*; got '{noise}'"):
+            build_key(cfg, shape, 10)
+        return
+    key = build_key(cfg, shape, 10)
     if mechanism == "none":
         assert key is None
     else:

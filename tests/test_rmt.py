@@ -13,8 +13,9 @@ def test_exact_restore_without_noise(images, kind, mode):
     y = mech.disguise(images)
     assert y.shape == images.shape and y.dtype == np.float32
     restored = mech.restore(y)
-    # float32 output: the error grows with the condition number of R (gaussian flat 49×49 is the worst)
-    np.testing.assert_allclose(restored, images, atol=1e-3 if kind == "orthogonal" else 0.05)
+    # float32 arithmetic: the error grows with the condition number of R (gaussian flat 49×49 is the
+    # worst); below 0.5 every pixel rounds back exactly, which the next line checks.
+    np.testing.assert_allclose(restored, images, atol=1e-3 if kind == "orthogonal" else 0.25)
     np.testing.assert_array_equal(np.rint(restored).astype(np.uint8), images)
 
 

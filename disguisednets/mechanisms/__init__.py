@@ -11,13 +11,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from disguisednets.keys import KeyFileError
-from disguisednets.mechanisms.base import BlockMechanism, NoDisguise
+from disguisednets.mechanisms.aes import AESCBC, AESECB
+from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation, NoDisguise
 from disguisednets.mechanisms.rmt import RMT
 
-__all__ = ["MECHANISMS", "BlockMechanism", "NoDisguise", "RMT", "get_mechanism", "make_mechanism",
-           "validate_key_arrays"]
+__all__ = ["MECHANISMS", "AESCBC", "AESECB", "BlockMechanism", "BlockPermutation", "NoDisguise", "RMT",
+           "get_mechanism", "make_mechanism", "validate_key_arrays"]
 
-MECHANISMS: dict[str, type[BlockMechanism]] = {cls.name: cls for cls in (RMT,)}
+MECHANISMS: dict[str, type[BlockMechanism]] = {cls.name: cls for cls in (BlockPermutation, RMT, AESECB, AESCBC)}
 
 
 def get_mechanism(name: str) -> type[BlockMechanism]:
@@ -55,7 +56,7 @@ def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
         if a.shape != shape or a.dtype.kind != kind:
             raise KeyFileError(f"key array {k!r} has shape {a.shape} and dtype {a.dtype}; a {name!r} key "
                                f"for images {tuple(spec['image_shape'])} with block size {spec['block_size']} "
-                               f"needs shape {shape} ({'integer' if kind == 'i' else 'float'})")
+                               f"needs shape {shape} ({ {'i': 'integer', 'u': 'uint8', 'f': 'float'}[kind]})")
         if kind == "f" and not np.all(np.isfinite(a)):
             raise KeyFileError(f"key array {k!r} holds non-finite values")
     for k in ("permutation", "label_map"):

@@ -15,7 +15,7 @@ from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 
-__all__ = ["BlockMechanism", "NoDisguise"]
+__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise"]
 
 
 class BlockMechanism:
@@ -25,6 +25,7 @@ class BlockMechanism:
 
     name: ClassVar[str]
     noise_kinds: ClassVar[tuple[str, ...]] = ("none",)
+    chunk_pixels: ClassVar[int] = 1 << 20  # pixels per chunk: work arrays stay in cache (see results/bench.md)
 
     def __init__(self, key: DisguiseKey):
         if not isinstance(key, DisguiseKey):
@@ -52,11 +53,12 @@ class BlockMechanism:
                              f"got {noise['kind']!r}.")
         spec = {"mechanism": cls.name, "image_shape": list(image_shape), "block_size": int(block_size),
                 "n_classes": int(n_classes), "noise": noise}
-        spec.update(cls._settings(**settings))
+        spec.update(cls._settings(spec, **settings))
         return spec
 
     @classmethod
-    def _settings(cls, **settings) -> dict[str, Any]:
+    def _settings(cls, spec: Mapping[str, Any], **settings) -> dict[str, Any]:
+        """Validate the mechanism's own settings, given the common ``spec``; return them."""
         if settings:
             raise ValueError(f"{cls.__name__} takes no settings {sorted(settings)}.")
         return {}
@@ -86,26 +88,39 @@ class BlockMechanism:
             raise TypeError(f"{what} must be numeric; got dtype {images.dtype}.")
         return images
 
+    def _chunk_size(self) -> int:
+        """Images per chunk: bounded work arrays, cache-friendly, and datasets larger than memory."""
+        h, w = self.key.image_shape
+        return max(1, self.chunk_pixels // (h * w))
+
     def disguise(self, images: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Disguise (N, H, W) images (pixel scale 0..255); ``rng`` draws the noise, if any."""
         images = self._check_images(images)
-        noisy = apply_noise(images, self.key.spec["noise"], rng if rng is not None else np.random.default_rng())
-        b = self.key.block_size
-        blocks = B.to_blocks(noisy, b).swapaxes(0, 1)  # t-major (t, N, b, b): one batched op per position
-        out = B.permute(self._transform(blocks), self.key.array("permutation"), axis=0)
-        return B.from_blocks(out.swapaxes(0, 1), self.key.image_shape)
+        rng = rng if rng is not None else np.random.default_rng()
+        return _map_chunks(lambda x: self._disguise_chunk(x, rng), images, self._chunk_size())
 
     def restore(self, disguised: np.ndarray) -> np.ndarray:
         """Invert the disguise (noise, where any, stays in). Raises where the key allows no inverse."""
         disguised = self._check_images(disguised, "disguised images")
-        blocks = B.unpermute(B.to_blocks(disguised, self.key.block_size).swapaxes(0, 1),
-                             self.key.array("permutation"), axis=0)
-        return B.from_blocks(self._inverse(blocks).swapaxes(0, 1), self.key.image_shape)
+        return _map_chunks(self._restore_chunk, disguised, self._chunk_size())
 
-    def _transform(self, blocks: np.ndarray) -> np.ndarray:
+    def _disguise_chunk(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        noisy = apply_noise(images, self.key.spec["noise"], rng)
+        perm = self.key.array("permutation")
+        blocks = B.gather_blocks(noisy, self.key.block_size, perm)  # output order, block-major
+        return B.scatter_blocks(self._transform(blocks, perm), self.key.image_shape)
+
+    def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
+        perm = self.key.array("permutation")
+        blocks = B.gather_blocks(disguised, self.key.block_size)
+        return B.scatter_blocks(self._inverse(blocks, perm), self.key.image_shape, perm)
+
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Transform block-major blocks (t, N, b, b); row j was at original position ``positions[j]``
+        and takes that position's parameter."""
         raise NotImplementedError
 
-    def _inverse(self, blocks: np.ndarray) -> np.ndarray:
+    def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no inverse.")
 
     # ---------------------------------------------------------------------------------- labels
@@ -121,6 +136,32 @@ class BlockMechanism:
     def restore_labels(self, codes: np.ndarray) -> np.ndarray:
         """Map predicted codes back to the owner's classes."""
         return np.argsort(self.key.array("label_map"))[np.asarray(codes)]
+
+
+class BlockPermutation(BlockMechanism):
+    """Block permutation alone (paper §III-A): the blocks move, their pixels stay as they are."""
+
+    name = "permutation"
+    noise_kinds = ("none", "salt_and_pepper", "uniform")
+
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return blocks
+
+    def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return blocks
+
+
+def _map_chunks(fn, images: np.ndarray, size: int) -> np.ndarray:
+    """``fn`` over consecutive chunks of ``size`` images, written into one preallocated output."""
+    n = len(images)
+    if n <= size:
+        return fn(images)
+    first = fn(images[:size])
+    out = np.empty((n, *first.shape[1:]), dtype=first.dtype)
+    out[:size] = first
+    for start in range(size, n, size):
+        out[start:start + size] = fn(images[start:start + size])
+    return out
 
 
 class NoDisguise:

@@ -51,3 +51,26 @@ def permute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.nd
 def unpermute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.ndarray:
     """The inverse of :func:`permute`."""
     return np.take(blocks, np.argsort(permutation), axis=axis)
+
+
+def gather_blocks(images: np.ndarray, block_size: int, order: np.ndarray | None = None) -> np.ndarray:
+    """(N, H, W) → block-major (t, N, b, b), position j holding block ``order[j]`` (default: j).
+
+    One copy: the fancy index on the transposed view gathers and permutes at once.
+    """
+    n, h, w = images.shape
+    b = block_size
+    view = images.reshape(n, h // b, b, w // b, b).transpose(1, 3, 0, 2, 4)  # (gh, gw, N, b, b)
+    if order is None:
+        return view.reshape(-1, n, b, b)
+    gw = w // b
+    return view[order // gw, order % gw]
+
+
+def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.ndarray | None = None) -> np.ndarray:
+    """Block-major (t, N, b, b) → (N, H, W), block j going to position ``order[j]`` (default: j)."""
+    t, n, b, _ = blocks.shape
+    h, w = image_shape
+    if order is not None:
+        blocks = np.take(blocks, np.argsort(order), axis=0)
+    return blocks.reshape(h // b, w // b, n, b, b).transpose(2, 0, 3, 1, 4).reshape(n, h, w)

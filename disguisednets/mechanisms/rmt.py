@@ -47,7 +47,7 @@ class RMT(BlockMechanism):
     noise_kinds = ("none", "uniform")
 
     @classmethod
-    def _settings(cls, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:
+    def _settings(cls, spec, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:
         if kind not in KINDS:
             raise ValueError(f"The 'kind' parameter of RMT must be one of {KINDS}. Got {kind!r} instead.")
         if mode not in MODES:
@@ -75,17 +75,16 @@ class RMT(BlockMechanism):
         arrays["matrices"] = draw(t, d, rng)
         return arrays
 
-    def _apply(self, blocks: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    def _apply(self, blocks: np.ndarray, matrices: np.ndarray, dtype) -> np.ndarray:
         t, n, b, _ = blocks.shape
-        x = blocks.astype(np.float64, copy=False)
-        if self.key.spec["mode"] == "flat":
-            return np.matmul(x.reshape(t, n, b * b), matrices).reshape(t, n, b, b)
-        return np.matmul(x.reshape(t, n * b, b), matrices).reshape(t, n, b, b)
+        rows = (n, b * b) if self.key.spec["mode"] == "flat" else (n * b, b)
+        x = blocks.reshape(t, *rows).astype(dtype, copy=False)
+        return np.matmul(x, matrices.astype(dtype, copy=False)).reshape(t, n, b, b)
 
-    def _transform(self, blocks: np.ndarray) -> np.ndarray:
-        return self._apply(blocks, self.key.array("matrices")).astype(np.float32)
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return self._apply(blocks, self.key.array("matrices")[positions], np.float32)
 
-    def _inverse(self, blocks: np.ndarray) -> np.ndarray:
-        r = self.key.array("matrices")
+    def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        r = self.key.array("matrices")[positions]
         inv = r.transpose(0, 2, 1) if self.key.spec["kind"] == "orthogonal" else np.linalg.inv(r)
-        return self._apply(blocks, inv)
+        return self._apply(blocks, inv, np.float64)

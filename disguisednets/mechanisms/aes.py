@@ -1,0 +1,213 @@
+"""Block-wise AES disguises (paper §III-B "AES Encryption", SPEC §2 "AES-ECB with u-pixel units").
+
+Per block position i a secret AES-128 key K_i. Block pixels are flattened row-major and cut into
+units of u pixels (u ∈ {1, 2, 4, 8, 16}); a unit becomes a 16-byte plaintext by repeating each
+pixel 16/u times, is encrypted, and the 16 ciphertext bytes are averaged in u groups of 16/u
+back to u output values. For u = 16 this is plain AES-ECB on 16 pixels (output uint8, and
+``restore`` decrypts it); for u < 16 the output is float32 in 0..255 and has no inverse.
+
+``form='literal'`` does what the paper describes instead: upscale the image ×16/u horizontally by
+pixel repetition, encrypt 16-pixel units, and downscale with an image library's resize filter
+(Pillow's, ``filter=`` box | bilinear | hamming | bicubic | lanczos | nearest). With ``box`` it
+equals the exact form; the other filters mix neighbouring ciphertext, the source of the paper's
+one-to-many codebook effect.
+
+AES-CBC (``AESCBC``): the same units, chained across the units of one block with an IV per block
+position. The paper's negative control.
+
+Caveat, stated plainly: ECB leaks equality. Equal pixel units at the same block position give
+equal ciphertext in every image; that is why the model still learns, and why the codebook and
+frequency attacks work.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from Crypto.Cipher import AES
+
+from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.noise import apply_noise
+
+__all__ = ["AESECB", "AESCBC", "UNIT_SIZES", "FILTERS", "resize_matrix"]
+
+UNIT_SIZES = (1, 2, 4, 8, 16)
+FORMS = ("exact", "literal")
+FILTERS = ("box", "bilinear", "hamming", "bicubic", "lanczos", "nearest")
+
+
+@lru_cache(maxsize=32)
+def resize_matrix(n_in: int, n_out: int, filter: str) -> np.ndarray:
+    """The (n_in, n_out) linear map of Pillow's 1-D resize with ``filter``, read off by resizing
+    each basis vector once in float mode; applying it to rows resizes every image at once."""
+    from PIL import Image
+
+    resample = getattr(Image.Resampling, filter.upper())
+    eye = np.eye(n_in, dtype=np.float32)
+    cols = [np.asarray(Image.fromarray(eye[k:k + 1], mode="F").resize((n_out, 1), resample))[0]
+            for k in range(n_in)]
+    m = np.stack(cols).astype(np.float32)
+    m.setflags(write=False)
+    return m
+
+
+def _as_pixels(images: np.ndarray) -> np.ndarray:
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.integer) or images.min() < 0 or images.max() > 255:
+        raise ValueError(f"AES disguises need integer pixels in 0..255 (uint8); got dtype {images.dtype} "
+                         f"with range {images.min()}..{images.max()}.")
+    return images.astype(np.uint8)
+
+
+class AESECB(BlockMechanism):
+    """AES-ECB per block position with u-pixel units (exact or literal form)."""
+
+    name = "aes_ecb"
+    noise_kinds = ("none", "salt_and_pepper")
+
+    @classmethod
+    def _settings(cls, spec, unit: int = 16, form: str = "exact", filter: str = "box") -> dict[str, Any]:
+        block_size = spec["block_size"]
+        if unit not in UNIT_SIZES:
+            raise ValueError(f"The 'unit' parameter of {cls.__name__} must be one of {UNIT_SIZES}. Got {unit!r} instead.")
+        if form not in FORMS:
+            raise ValueError(f"The 'form' parameter of {cls.__name__} must be one of {FORMS}. Got {form!r} instead.")
+        if filter not in FILTERS:
+            raise ValueError(f"The 'filter' parameter of {cls.__name__} must be one of {FILTERS}. "
+                             f"Got {filter!r} instead.")
+        if (block_size * block_size) % unit:
+            h, w = spec["image_shape"]
+            valid = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0 and (d * d) % unit == 0]
+            raise ValueError(f"{cls.__name__}: a {block_size}×{block_size} block has {block_size ** 2} pixels, not a "
+                             f"multiple of the unit size {unit}. For {h}×{w} images choose block_size in {valid}, "
+                             "or pad the images (dataset.pad_to=32 allows block sizes 4, 8, 16, 32).")
+        return {"unit": int(unit), "form": form, "filter": filter}
+
+    @classmethod
+    def key_arrays(cls, spec):
+        arrays = super().key_arrays(spec)
+        arrays["aes_keys"] = ((arrays["permutation"][0][0], 16), "u")
+        return arrays
+
+    @classmethod
+    def draw_key_arrays(cls, spec, rng):
+        arrays = super().draw_key_arrays(spec, rng)
+        t = len(arrays["permutation"])
+        arrays["aes_keys"] = np.frombuffer(rng.bytes(16 * t), dtype=np.uint8).reshape(t, 16).copy()
+        return arrays
+
+    # ------------------------------------------------------------------------------ the cipher
+    def _cipher(self, i: int):
+        return AES.new(self.key.array("aes_keys")[i].tobytes(), AES.MODE_ECB)
+
+    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """(t, N, M, 16) uint8 plaintext units → ciphertext; row j under K_{positions[j]}."""
+        plain = np.ascontiguousarray(plain)
+        out = np.empty_like(plain)
+        for j, i in enumerate(positions):  # one call per block position, over all images
+            self._cipher(i).encrypt(memoryview(plain[j]).cast("B"), output=memoryview(out[j]).cast("B"))
+        return out
+
+    def _decrypt_units(self, cipher: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        cipher = np.ascontiguousarray(cipher)
+        out = np.empty_like(cipher)
+        for j, i in enumerate(positions):
+            self._cipher(i).decrypt(memoryview(cipher[j]).cast("B"), output=memoryview(out[j]).cast("B"))
+        return out
+
+    # ------------------------------------------------------------------------------- disguise
+    def _chunk_size(self) -> int:
+        return max(1, super()._chunk_size() * self.key.spec["unit"] // 16)  # literal/exact work is ×16/u wider
+
+    def _disguise_chunk(self, images, rng):
+        if self.key.spec["form"] == "literal" and self.key.spec["unit"] < 16:
+            return self._disguise_literal(images, rng)
+        return super()._disguise_chunk(images, rng)
+
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """(t, N, b, b) uint8 → (t, N, b, b): uint8 for u = 16, float32 averages otherwise."""
+        t, n, b, _ = blocks.shape
+        u = self.key.spec["unit"]
+        r = 16 // u
+        units = _as_pixels(blocks).reshape(t, n, b * b // u, u)
+        plain = np.repeat(units, r, axis=-1) if r > 1 else units
+        cipher = self._encrypt_units(plain, positions)
+        if r == 1:
+            return cipher.reshape(t, n, b, b)
+        return cipher.reshape(t, n, b * b // u, u, r).mean(axis=-1, dtype=np.float32).reshape(t, n, b, b)
+
+    def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        if self.key.spec["unit"] != 16:
+            raise NotImplementedError(f"{type(self).__name__} with {self.key.spec['unit']}-pixel units averages the "
+                                      "ciphertext and has no inverse; only unit=16 can be restored.")
+        t, n, b, _ = blocks.shape
+        return self._decrypt_units(_as_pixels(blocks).reshape(t, n, b * b // 16, 16), positions).reshape(t, n, b, b)
+
+    def _disguise_literal(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Upscale ×16/u horizontally, encrypt 16-pixel units per (upscaled) block, permute,
+        reassemble, and downscale with the resize filter (one matrix product for all rows)."""
+        spec = self.key.spec
+        r = 16 // spec["unit"]
+        h, w = self.key.image_shape
+        b = spec["block_size"]
+        noisy = _as_pixels(apply_noise(images, spec["noise"], rng))
+        up = np.repeat(noisy, r, axis=2)  # (N, H, W·r)
+        n = up.shape[0]
+        perm = self.key.array("permutation")
+        view = up.reshape(n, h // b, b, w // b, b * r).transpose(1, 3, 0, 2, 4)  # (gh, gw, N, b, b·r)
+        blocks = view[perm // (w // b), perm % (w // b)].reshape(-1, n, b * b * r // 16, 16)
+        cipher = self._encrypt_units(blocks, perm)
+        enc = cipher.reshape(h // b, w // b, n, b, b * r).transpose(2, 0, 3, 1, 4).reshape(n, h, w * r)
+        down = enc.astype(np.float32) @ resize_matrix(w * r, w, spec["filter"])
+        return np.clip(down, 0, 255, out=down)
+
+
+class AESCBC(AESECB):
+    """AES-CBC across the u-pixel units of each block, IV per block position (negative control)."""
+
+    name = "aes_cbc"
+
+    @classmethod
+    def key_arrays(cls, spec):
+        arrays = super().key_arrays(spec)
+        arrays["ivs"] = (arrays["aes_keys"][0], "u")
+        return arrays
+
+    @classmethod
+    def draw_key_arrays(cls, spec, rng):
+        arrays = super().draw_key_arrays(spec, rng)
+        t = len(arrays["permutation"])
+        arrays["ivs"] = np.frombuffer(rng.bytes(16 * t), dtype=np.uint8).reshape(t, 16).copy()
+        return arrays
+
+    @classmethod
+    def _settings(cls, spec, **settings):
+        out = super()._settings(spec, **settings)
+        if out["form"] != "exact":
+            raise ValueError(f"{cls.__name__} is offered in the exact form only; got form={out['form']!r}.")
+        return out
+
+    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """c_m = E_i(p_m ⊕ c_{m-1}), c_{-1} = IV_i: a loop over unit positions, vectorized over images."""
+        units = np.ascontiguousarray(plain.transpose(0, 2, 1, 3))  # (t, M, N, 16): each unit row contiguous
+        out = np.empty_like(units)
+        ivs = self.key.array("ivs")
+        for j, i in enumerate(positions):
+            ecb = self._cipher(i)
+            prev = np.broadcast_to(ivs[i], units.shape[2:])
+            for m in range(units.shape[1]):
+                x = units[j, m] ^ prev
+                ecb.encrypt(memoryview(x).cast("B"), output=memoryview(out[j, m]).cast("B"))
+                prev = out[j, m]
+        return out.transpose(0, 2, 1, 3)
+
+    def _decrypt_units(self, cipher: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """p_m = D_i(c_m) ⊕ c_{m-1}: no chaining needed to decrypt, so no loop over units."""
+        t, n, m, _ = cipher.shape
+        d = AESECB._decrypt_units(self, cipher, positions)
+        prev = np.concatenate([np.broadcast_to(self.key.array("ivs")[positions][:, None, None], (t, n, 1, 16)),
+                               cipher[:, :, :-1]], axis=2)
+        return d ^ prev
