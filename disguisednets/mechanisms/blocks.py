@@ -53,18 +53,33 @@ def unpermute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.
     return np.take(blocks, np.argsort(permutation), axis=axis)
 
 
+_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _segments(a: np.ndarray, b: int) -> np.ndarray:
+    """View the last axis of ``a`` as W/b opaque segments of b pixels each (one element per block
+    row), so that block moves copy a few wide elements instead of many single pixels."""
+    a = np.ascontiguousarray(a)
+    width = b * a.itemsize
+    return a.view(_UINTS.get(width, np.dtype((np.void, width))))
+
+
+def _pixels(segments: np.ndarray, dtype: np.dtype, b: int) -> np.ndarray:
+    segments = np.ascontiguousarray(segments)
+    return segments.view(dtype).reshape(*segments.shape[:-1], segments.shape[-1] * b)
+
+
 def gather_blocks(images: np.ndarray, block_size: int, order: np.ndarray | None = None) -> np.ndarray:
     """(N, H, W) → block-major (t, N, b, b), position j holding block ``order[j]`` (default: j).
 
-    One copy: the fancy index on the transposed view gathers and permutes at once.
+    One copy: the index on the transposed view of block-row segments gathers and permutes at once.
     """
     n, h, w = images.shape
     b = block_size
-    view = images.reshape(n, h // b, b, w // b, b).transpose(1, 3, 0, 2, 4)  # (gh, gw, N, b, b)
-    if order is None:
-        return view.reshape(-1, n, b, b)
     gw = w // b
-    return view[order // gw, order % gw]
+    seg = _segments(images, b).reshape(n, h // b, b, gw).transpose(1, 3, 0, 2)  # (gh, gw, N, b) segments
+    picked = seg.reshape(-1, n, b) if order is None else seg[order // gw, order % gw]
+    return _pixels(picked, images.dtype, b).reshape(-1, n, b, b)
 
 
 def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.ndarray | None = None) -> np.ndarray:
@@ -73,4 +88,5 @@ def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.n
     h, w = image_shape
     if order is not None:
         blocks = np.take(blocks, np.argsort(order), axis=0)
-    return blocks.reshape(h // b, w // b, n, b, b).transpose(2, 0, 3, 1, 4).reshape(n, h, w)
+    seg = _segments(blocks, b).reshape(h // b, w // b, n, b).transpose(2, 0, 3, 1)  # (N, gh, b, gw)
+    return _pixels(seg, blocks.dtype, b).reshape(n, h, w)

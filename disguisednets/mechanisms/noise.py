@@ -36,17 +36,19 @@ def make_noise_spec(noise: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def uniform_noise(images: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
-    """X + Δ with Δ ~ U(0, level) per pixel, float64."""
-    return images + rng.uniform(0.0, level, size=images.shape)
+    """X + Δ with Δ ~ U(0, level) per pixel, float32."""
+    noise = rng.random(images.shape, dtype=np.float32)
+    noise *= np.float32(level)
+    noise += images
+    return noise
 
 
 def salt_and_pepper(images: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Each pixel, with probability ``rate``, becomes 0 or 255 (50/50); dtype kept."""
     u = rng.random(images.shape, dtype=np.float32)
-    out = images.copy()
-    hit = u < rate
-    out[hit] = np.where(u[hit] < rate / 2, 0, 255).astype(out.dtype)
-    return out
+    pepper = u < np.float32(rate / 2)
+    salt = (u < np.float32(rate)) & ~pepper
+    return np.where(salt, images.dtype.type(255), np.where(pepper, images.dtype.type(0), images))
 
 
 def apply_noise(images: np.ndarray, spec: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
