@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["AlexNet"]
+__all__ = ["AlexNet", "build_model"]
 
 
 class AlexNet(nn.Module):
@@ -43,3 +43,12 @@ class AlexNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None) -> nn.Module:
+    """The ``model/`` config's network; ``seed`` fixes its initialization (the fold's seed)."""
+    if model_cfg.name != "alexnet":
+        raise ValueError(f"Unknown model {model_cfg.name!r}; the models are: alexnet.")
+    if seed is not None:
+        torch.manual_seed(int(seed))
+    return AlexNet(image_size=image_size, num_classes=num_classes, width=model_cfg.width, dropout=model_cfg.dropout)

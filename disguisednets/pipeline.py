@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
 
 from disguisednets.data import Dataset, load_dataset, pad_to
 from disguisednets.keys import DisguiseKey, generate_key, load_key
 from disguisednets.mechanisms import NoDisguise, make_mechanism
-from disguisednets.models import AlexNet
+from disguisednets.models import build_model
 from disguisednets.tracking import MLflowEpochMetrics, start_run
-from disguisednets.training import DisguisedDataModule, ImageClassifier
+from disguisednets.training import fit_classifier
 
 __all__ = ["Splits", "load_splits", "build_key", "run"]
 
@@ -38,6 +37,7 @@ class Splits:
     val: tuple[np.ndarray, np.ndarray] | None
     test: tuple[np.ndarray, np.ndarray]
     n_classes: int
+    public: np.ndarray | None = None  # training images outside the owner's sample (attacks' public data)
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -67,11 +67,13 @@ def load_splits(cfg: DictConfig) -> Splits:
     val_idx, rest = order[:val_size], order[val_size:]
     train_idx = rest[_sample(len(rest), d.train_size, rng, "train_size")]
     test_idx = np.sort(_sample(len(test_x), d.test_size, rng, "test_size"))
+    public_idx = np.setdiff1d(rest, train_idx, assume_unique=True)
     return Splits(
         train=(train_x[train_idx], train_y[train_idx]),
         val=(train_x[val_idx], train_y[val_idx]) if val_size else None,
         test=(test_x[test_idx], test_y[test_idx]),
         n_classes=ds.n_classes,
+        public=train_x[np.sort(public_idx)],
     )
 
 
@@ -96,7 +98,15 @@ def _disguise(mechanism, split, rng):
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Run one grid point; return its metrics (test_acc in 0..1, times in seconds)."""
+    """Run one grid point; return its metrics (test_acc in 0..1, times in seconds).
+
+    With an attack configured (``attack`` ≠ none) the run attacks instead of training; see
+    :func:`disguisednets.attacks.runner.run_attack`.
+    """
+    if cfg.get("attack") is not None and cfg.attack.name != "none":
+        from disguisednets.attacks.runner import run_attack
+
+        return run_attack(cfg)
     t_start = time.perf_counter()
     t = cfg.trainer
     if t.get("num_threads"):
@@ -112,26 +122,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     test = _disguise(mechanism, splits.test, noise_rng)
     disguise_s = time.perf_counter() - t0
 
-    pl.seed_everything(int(cfg.seed), workers=False, verbose=False)
-    device = "cuda" if t.accelerator in ("gpu", "cuda") else "cpu"
-    data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
-                               device=device, seed=int(cfg.seed))
-    model = AlexNet(image_size=splits.image_shape[0], num_classes=splits.n_classes,
-                    width=cfg.model.width, dropout=cfg.model.dropout)
-    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
-    limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
-    trainer = pl.Trainer(
-        accelerator=t.accelerator, devices=t.devices, precision=t.precision, max_epochs=t.max_epochs,
-        logger=False, enable_checkpointing=False, **limits,
-        enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
-        callbacks=[MLflowEpochMetrics()],
-    )
+    model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed))
     key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
     with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind) as active:
         import mlflow
 
-        trainer.fit(module, datamodule=data)
-        test_acc = float(trainer.test(module, datamodule=data, verbose=False)[0]["test_acc"])
+        _, _, test_acc = fit_classifier(t, model, train, val, test, seed=int(cfg.seed),
+                                        callbacks=[MLflowEpochMetrics()])
         metrics = {
             "test_acc": test_acc,
             "disguise_time_s": disguise_s,

@@ -21,12 +21,18 @@ PAPER_ACCURACY: dict[tuple[str, str], tuple[float, float]] = {
     ("mnist", "none"): (96.7, 0.2), ("mnist", "rmt"): (96.6, 0.4), ("mnist", "aes_ecb"): (91.6, 1.1),
     ("fashion", "none"): (88.7, 0.3), ("fashion", "rmt"): (85.1, 0.6), ("fashion", "aes_ecb"): (68.9, 1.4),
 }
-LABELS = {"none": "baseline (no disguise)", "rmt": "RMT", "aes_ecb": "AES-ECB"}
+LABELS = {"none": "baseline (no disguise)", "permutation": "block permutation", "rmt": "RMT",
+          "aes_ecb": "AES-ECB", "aes_cbc": "AES-CBC"}
 
 
-def collect_accuracy(client: MlflowClient, experiment: str) -> dict[tuple[str, str], dict]:
-    """Per (dataset, mechanism): test accuracies (%) of the latest finished run of each fold, and
-    the mean epoch time (s)."""
+def _setting(run) -> str:
+    """A run's grid point without its fold: its run name minus the '-foldN' suffix."""
+    return run.info.run_name.rsplit("-fold", 1)[0]
+
+
+def collect_accuracy(client: MlflowClient, experiment: str, by_setting: bool = False) -> dict[tuple[str, str], dict]:
+    """Per (dataset, mechanism) — or per (dataset, full setting) with ``by_setting`` — the test
+    accuracies (%) of the latest finished run of each fold, and the mean epoch time (s)."""
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         raise SystemExit(f"No MLflow experiment {experiment!r} in the store; run the experiment first.")
@@ -36,10 +42,12 @@ def collect_accuracy(client: MlflowClient, experiment: str) -> dict[tuple[str, s
     for r in runs:
         if "test_acc" not in r.data.metrics:
             continue
-        latest.setdefault((r.data.tags.get("dataset"), r.data.tags.get("mechanism"), r.data.tags.get("fold")), r)
+        group = _setting(r) if by_setting else r.data.tags.get("mechanism")
+        latest.setdefault((r.data.tags.get("dataset"), group, r.data.tags.get("fold")), r)
     out: dict[tuple[str, str], dict] = {}
-    for (dataset, mechanism, _fold), r in latest.items():
-        entry = out.setdefault((dataset, mechanism), {"acc": [], "epoch_s": [], "runs": []})
+    for (dataset, group, _fold), r in latest.items():
+        entry = out.setdefault((dataset, group), {"acc": [], "epoch_s": [], "runs": [],
+                                                  "mechanism": r.data.tags.get("mechanism")})
         entry["acc"].append(100 * r.data.metrics["test_acc"])
         history = client.get_metric_history(r.info.run_id, "epoch_time_s")
         if history:
@@ -57,15 +65,15 @@ def _fmt(values: list[float]) -> str:
 
 
 def summary_table(results: dict[tuple[str, str], dict]) -> str:
-    lines = ["| dataset | mechanism | our accuracy (%) | paper (%) | epoch time (s) |",
+    lines = ["| dataset | mechanism | our accuracy (%) | paper, best setting (%) | epoch time (s) |",
              "|---|---|---|---|---|"]
-    order = {"none": 0, "rmt": 1, "aes_ecb": 2}
-    for (dataset, mechanism) in sorted(results, key=lambda k: (k[0], order.get(k[1], 9), k[1])):
-        e = results[(dataset, mechanism)]
-        paper = PAPER_ACCURACY.get((dataset, mechanism))
+    order = {"none": 0, "permutation": 1, "rmt": 2, "aes_ecb": 3, "aes_cbc": 4}
+    for (dataset, group) in sorted(results, key=lambda k: (k[0], order.get(results[k]["mechanism"], 9), k[1])):
+        e = results[(dataset, group)]
+        paper = PAPER_ACCURACY.get((dataset, e["mechanism"]))
         paper_s = f"{paper[0]} ± {paper[1]}" if paper else "—"
         epoch = f"{np.mean(e['epoch_s']):.1f}" if e["epoch_s"] else "—"
-        lines.append(f"| {dataset} | {LABELS.get(mechanism, mechanism)} | {_fmt(e['acc'])} | {paper_s} | {epoch} |")
+        lines.append(f"| {dataset} | {LABELS.get(group, group)} | {_fmt(e['acc'])} | {paper_s} | {epoch} |")
     return "\n".join(lines)
 
 
@@ -75,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("summary", help="accuracy per dataset and mechanism, beside the paper's")
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
     p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--by-run", action="store_true", help="one row per setting instead of per mechanism")
     p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
     args = parser.parse_args(argv)
     uri = default_uri(args.output_dir, args.tracking_uri)
-    table = summary_table(collect_accuracy(MlflowClient(uri), args.experiment))
+    table = summary_table(collect_accuracy(MlflowClient(uri), args.experiment, args.by_run))
     text = (f"# {args.experiment}: test accuracy beside the paper (Table I/II)\n\n{table}\n\n"
             "Accuracy is measured in the remapped label space on the 10,000 test images. "
             "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
@@ -94,3 +103,32 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def attack_gallery(original: np.ndarray, disguised: np.ndarray, reconstructed: np.ndarray, labels: np.ndarray,
+                   per_class: int = 2, title: str = ""):
+    """A figure of original | disguised | reconstructed, ``per_class`` test images of each class.
+    Disguised images are shown min–max scaled per image (they may be float, outside 0..255)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(labels)
+    picks = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+    fig, axes = plt.subplots(len(picks), 3, figsize=(3.6, 1.2 * len(picks) + 0.6), squeeze=False)
+    for row, i in enumerate(picks):
+        d = np.asarray(disguised[i], np.float64)
+        d = (d - d.min()) / (np.ptp(d) or 1.0)
+        for col, (img, vmax) in enumerate(((original[i], 255), (d, 1), (reconstructed[i], 255))):
+            ax = axes[row, col]
+            ax.imshow(img, cmap="gray", vmin=0, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(("original", "disguised", "reconstructed")[col], fontsize=8)
+        axes[row, 0].set_ylabel(str(labels[i]), fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -106,11 +106,15 @@ def run_name(cfg: DictConfig) -> str:
         parts += [str(m[k]) for k in ("kind", "mode", "unit") if k in m]
     if cfg.noise.kind != "none":
         parts.append(f"{cfg.noise.kind}{cfg.noise.get('level', cfg.noise.get('rate'))}")
+    attack = cfg.get("attack")
+    if attack is not None and attack.name != "none":
+        parts.append(f"{attack.name}-m{attack.get('known_pairs')}")
     return "-".join(parts) + f"-fold{cfg.fold}"
 
 
 @contextmanager
-def start_run(cfg: DictConfig, *, key_fingerprint: str, key_kind: str) -> Iterator[mlflow.ActiveRun]:
+def start_run(cfg: DictConfig, *, key_fingerprint: str, key_kind: str,
+              extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run for one grid point, with params, tags and the resolved config."""
     experiment_id = prepare_store(cfg)
     mlflow.set_tracking_uri(tracking_uri(cfg))
@@ -121,6 +125,7 @@ def start_run(cfg: DictConfig, *, key_fingerprint: str, key_kind: str) -> Iterat
         "key_fingerprint": key_fingerprint,
         "key_kind": key_kind,
         "git_commit": git_commit(),
+        **(extra_tags or {}),
     }
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=tags) as run:
         params = flat_params(cfg)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "standardization"]
+__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classifier", "standardization"]
 
 
 class TensorLoader:
@@ -128,3 +128,24 @@ class ImageClassifier(pl.LightningModule):
         opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.max_epochs))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+
+def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int,
+                   callbacks: list | None = None) -> tuple[ImageClassifier, DisguisedDataModule, float]:
+    """Train ``model`` on in-memory (images, labels) splits with the ``trainer/`` settings; return the
+    module, the data module (for its standardization) and the test accuracy (0..1)."""
+    t = trainer_cfg
+    pl.seed_everything(int(seed), workers=False, verbose=False)
+    device = "cuda" if t.accelerator in ("gpu", "cuda") else "cpu"
+    data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+                               device=device, seed=int(seed))
+    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
+    limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
+    trainer = pl.Trainer(
+        accelerator=t.accelerator, devices=t.devices, precision=t.precision, max_epochs=t.max_epochs,
+        logger=False, enable_checkpointing=False, enable_progress_bar=bool(t.progress_bar),
+        enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks or [], **limits,
+    )
+    trainer.fit(module, datamodule=data)
+    test_acc = float(trainer.test(module, datamodule=data, verbose=False)[0]["test_acc"])
+    return module, data, test_acc

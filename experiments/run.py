@@ -23,7 +23,8 @@ from disguisednets.pipeline import run  # noqa: E402
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    return run(cfg)["test_acc"]
+    metrics = run(cfg)
+    return metrics["success_rate"] if "success_rate" in metrics else metrics["test_acc"]
 
 
 if __name__ == "__main__":

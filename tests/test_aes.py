@@ -134,3 +134,11 @@ def test_aes_needs_uint8_pixels_and_a_unit_that_fits():
         ecb().disguise(np.full((1, 32, 32), 300.0))
     with pytest.raises(ValueError, match="exact form only"):
         generate_key("aes_cbc", (32, 32), 8, form="literal", unit=2)
+
+
+@pytest.mark.parametrize("mechanism", ["aes_ecb", "aes_cbc"])
+def test_empty_batches(mechanism):
+    mech = AESCBC(generate_key(mechanism, (32, 32), 8, seed=0)) if mechanism == "aes_cbc" else ecb()
+    y = mech.disguise(np.zeros((0, 32, 32), np.uint8))
+    assert y.shape == (0, 32, 32) and y.dtype == np.uint8
+    assert mech.restore(y).shape == (0, 32, 32)

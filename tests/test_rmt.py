@@ -97,3 +97,10 @@ def test_mechanism_refuses_a_key_of_another_mechanism():
 
     with pytest.raises(KeyFileError, match="needs a 'other' key; got a 'rmt' key"):
         Other(key)
+
+
+def test_empty_batches_keep_their_shape():
+    mech = RMT(generate_key("rmt", (28, 28), 7, seed=0))
+    y = mech.disguise(np.zeros((0, 28, 28), np.uint8))
+    assert y.shape == (0, 28, 28) and y.dtype == np.float32
+    assert mech.restore(y).shape == (0, 28, 28)

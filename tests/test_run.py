@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from disguisednets import report
 from disguisednets.pipeline import build_key, run
 from tests.conftest import ROOT, TINY
 
@@ -53,10 +53,29 @@ def test_run_trains_and_logs_everything(tiny_cfg, tmp_path):
         assert fragment not in blob
 
 
-def test_baseline_on_original_images(tiny_cfg, tmp_path):
+def test_baseline_on_original_images_and_its_summary(tiny_cfg, tmp_path, capsys):
     metrics = run(tiny_cfg("mechanism=none", "tracking.experiment=base"))
     (r,) = _store(tmp_path).search_runs([_store(tmp_path).get_experiment_by_name("base").experiment_id])
     assert r.data.tags["key_fingerprint"] == "none" and r.data.metrics["test_acc"] == metrics["test_acc"]
+    report.main(["summary", "--experiment", "base", "--output-dir", str(tmp_path / "outputs")])
+    table = (tmp_path / "outputs" / "base-summary.md").read_text()
+    assert f"| mnist | baseline (no disguise) | {100 * metrics['test_acc']:.1f} (1 fold) | 96.7 ± 0.2 |" in table
+    assert "mlflow ui --backend-store-uri sqlite:///" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("overrides", [
+    ["mechanism=permutation", "noise=salt_and_pepper"],
+    ["mechanism=rmt", "mechanism.kind=gaussian", "mechanism.mode=flat", "noise=uniform"],
+    ["mechanism=aes_ecb", "mechanism.unit=2", "mechanism.form=literal", "mechanism.filter=bicubic"],
+    ["mechanism=aes_ecb", "noise=salt_and_pepper"],
+    ["mechanism=aes_cbc"],
+])
+def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, overrides):
+    cfg = tiny_cfg(*overrides, "dataset.train_size=128", "dataset.val_size=64", "dataset.test_size=64")
+    metrics = run(cfg)
+    assert 0.0 <= metrics["test_acc"] <= 1.0
+    (r,) = _store(tmp_path).search_runs([_store(tmp_path).get_experiment_by_name("disguisednets").experiment_id])
+    assert r.data.tags["key_fingerprint"] == build_key(cfg, (cfg.dataset.pad_to or 28,) * 2, 10).fingerprint
 
 
 def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path):

@@ -75,6 +75,7 @@ class AESECB(BlockMechanism):
 
     name = "aes_ecb"
     noise_kinds = ("none", "salt_and_pepper")
+    per_position_secrets: tuple[str, ...] = ("aes_keys",)  # 16 random bytes per block position each
 
     @classmethod
     def _settings(cls, spec, unit: int = 16, form: str = "exact", filter: str = "box") -> dict[str, Any]:
@@ -97,14 +98,16 @@ class AESECB(BlockMechanism):
     @classmethod
     def key_arrays(cls, spec):
         arrays = super().key_arrays(spec)
-        arrays["aes_keys"] = ((arrays["permutation"][0][0], 16), "u")
+        t = arrays["permutation"][0][0]
+        arrays.update({name: ((t, 16), "u") for name in cls.per_position_secrets})
         return arrays
 
     @classmethod
     def draw_key_arrays(cls, spec, rng):
         arrays = super().draw_key_arrays(spec, rng)
         t = len(arrays["permutation"])
-        arrays["aes_keys"] = np.frombuffer(rng.bytes(16 * t), dtype=np.uint8).reshape(t, 16).copy()
+        for name in cls.per_position_secrets:
+            arrays[name] = np.frombuffer(rng.bytes(16 * t), dtype=np.uint8).reshape(t, 16).copy()
         return arrays
 
     # ------------------------------------------------------------------------------ the cipher
@@ -115,6 +118,8 @@ class AESECB(BlockMechanism):
         """(t, N, M, 16) uint8 plaintext units → ciphertext; row j under K_{positions[j]}."""
         plain = np.ascontiguousarray(plain)
         out = np.empty_like(plain)
+        if out.size == 0:
+            return out
         for j, i in enumerate(positions):  # one call per block position, over all images
             self._cipher(i).encrypt(memoryview(plain[j]).cast("B"), output=memoryview(out[j]).cast("B"))
         return out
@@ -122,6 +127,8 @@ class AESECB(BlockMechanism):
     def _decrypt_units(self, cipher: np.ndarray, positions: np.ndarray) -> np.ndarray:
         cipher = np.ascontiguousarray(cipher)
         out = np.empty_like(cipher)
+        if out.size == 0:
+            return out
         for j, i in enumerate(positions):
             self._cipher(i).decrypt(memoryview(cipher[j]).cast("B"), output=memoryview(out[j]).cast("B"))
         return out
@@ -177,19 +184,7 @@ class AESCBC(AESECB):
     """AES-CBC across the u-pixel units of each block, IV per block position (negative control)."""
 
     name = "aes_cbc"
-
-    @classmethod
-    def key_arrays(cls, spec):
-        arrays = super().key_arrays(spec)
-        arrays["ivs"] = (arrays["aes_keys"][0], "u")
-        return arrays
-
-    @classmethod
-    def draw_key_arrays(cls, spec, rng):
-        arrays = super().draw_key_arrays(spec, rng)
-        t = len(arrays["permutation"])
-        arrays["ivs"] = np.frombuffer(rng.bytes(16 * t), dtype=np.uint8).reshape(t, 16).copy()
-        return arrays
+    per_position_secrets = ("aes_keys", "ivs")
 
     @classmethod
     def _settings(cls, spec, **settings):
@@ -202,6 +197,8 @@ class AESCBC(AESECB):
         """c_m = E_i(p_m ⊕ c_{m-1}), c_{-1} = IV_i: a loop over unit positions, vectorized over images."""
         units = np.ascontiguousarray(plain.transpose(0, 2, 1, 3))  # (t, M, N, 16): each unit row contiguous
         out = np.empty_like(units)
+        if out.size == 0:
+            return out.transpose(0, 2, 1, 3)
         ivs = self.key.array("ivs")
         for j, i in enumerate(positions):
             ecb = self._cipher(i)

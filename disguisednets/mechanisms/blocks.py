@@ -78,8 +78,8 @@ def gather_blocks(images: np.ndarray, block_size: int, order: np.ndarray | None 
     b = block_size
     gw = w // b
     seg = _segments(images, b).reshape(n, h // b, b, gw).transpose(1, 3, 0, 2)  # (gh, gw, N, b) segments
-    picked = seg.reshape(-1, n, b) if order is None else seg[order // gw, order % gw]
-    return _pixels(picked, images.dtype, b).reshape(-1, n, b, b)
+    picked = seg.reshape((h // b) * gw, n, b) if order is None else seg[order // gw, order % gw]
+    return _pixels(picked, images.dtype, b).reshape(picked.shape[0], n, b, b)
 
 
 def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.ndarray | None = None) -> np.ndarray:

@@ -13,7 +13,6 @@ from typing import Any, Mapping
 import numpy as np
 
 from disguisednets.keys import KeyRandom
-from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.base import BlockMechanism
 
 __all__ = ["RMT", "haar_orthogonal", "gaussian_matrices"]

@@ -1,0 +1,15 @@
+"""Attacks on disguised images (paper §IV–V, SPEC §4) and the DNN examiner that scores them.
+
+Each attack is a pure function on arrays of blocks; :mod:`disguisednets.attacks.runner` wires
+them to a config, the examiner and MLflow.
+"""
+
+from disguisednets.attacks.codebook import codebook_attack
+from disguisednets.attacks.covariance import covariance_attack
+from disguisednets.attacks.frequency import frequency_attack
+from disguisednets.attacks.jigsaw import jigsaw_attack
+from disguisednets.attacks.metrics import hit_rates, mse, ssim, success_rate
+from disguisednets.attacks.regression import regression_attack
+
+__all__ = ["codebook_attack", "covariance_attack", "frequency_attack", "jigsaw_attack", "regression_attack",
+           "hit_rates", "mse", "ssim", "success_rate"]

@@ -1,0 +1,176 @@
+"""One attack run: disguise, attack, score with the examiner, log (SPEC §4).
+
+Known pairs are drawn from the owner's training sample, attacked images are the test sample,
+"observed" data is the disguised training sample the cloud holds, and public images (level (a))
+are training images outside the owner's sample. The attacker knows b, u and the mode, and π
+unless ``attack.knows_permutation`` is false.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from disguisednets.attacks import (codebook_attack, covariance_attack, frequency_attack, hit_rates, jigsaw_attack,
+                                   mse, regression_attack, ssim, success_rate)
+from disguisednets.attacks._units import as_units
+from disguisednets.attacks.examiner import load_or_train_examiner
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+
+__all__ = ["ATTACKS", "AttackerView", "run_attack"]
+
+ATTACKS = ("direct", "codebook", "regression", "frequency", "covariance", "jigsaw")
+
+
+@dataclass(frozen=True)
+class AttackerView:
+    """What the attacker knows of the disguise: geometry, unit, mode, and π or not."""
+
+    image_shape: tuple[int, int]
+    block_size: int
+    unit: int
+    mode: str
+    permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
+    true_permutation: np.ndarray  # for scoring only
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.image_shape[0] // self.block_size, self.image_shape[1] // self.block_size
+
+
+def attacker_view(key, attack_cfg: DictConfig, image_shape: tuple[int, int]) -> AttackerView:
+    unit = int(attack_cfg.get("unit") or 1)
+    if key is None:  # no disguise: the largest block of at most 8 px that divides the image, identity π
+        side = math.gcd(*image_shape)
+        b = max(d for d in range(1, min(side, 8) + 1) if side % d == 0)
+        t = (image_shape[0] // b) * (image_shape[1] // b)
+        return AttackerView(image_shape, b, unit, "matrix", np.arange(t), np.arange(t))
+    spec = key.spec
+    true = key.array("permutation")
+    perm = true if attack_cfg.get("knows_permutation", True) else np.arange(len(true))
+    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
+                        perm, true)
+
+
+def _check_unit(view: AttackerView, name: str) -> None:
+    if (view.block_size ** 2) % view.unit:
+        raise ValueError(f"The {name} attack needs b·b to be a multiple of the unit size: b={view.block_size}, "
+                         f"u={view.unit}. Set attack.unit to a divisor of {view.block_size ** 2}.")
+
+
+def reconstruct(name: str, view: AttackerView, a: DictConfig, *, known_plain, known_disguised, target,
+                observed, public) -> tuple[np.ndarray, dict[str, float], np.ndarray | None]:
+    """Run attack ``name``; return reconstructed images (N, H, W), extra metrics, and per-unit hits."""
+    b, perm, shape = view.block_size, view.permutation, view.image_shape
+    target_blocks = gather_blocks(target, b)
+    extras: dict[str, float] = {}
+    hits = None
+    if name == "direct":
+        return np.asarray(target, np.float32), extras, None
+    if name == "codebook":
+        _check_unit(view, name)
+        blocks, hits = codebook_attack(gather_blocks(known_plain, b, perm), gather_blocks(known_disguised, b),
+                                       target_blocks, unit=view.unit, miss_fill=a.miss_fill,
+                                       foreground_value=a.get("foreground_value"))
+    elif name == "regression":
+        blocks = regression_attack(gather_blocks(known_plain, b, perm), gather_blocks(known_disguised, b),
+                                   target_blocks, mode=view.mode, form=a.form)
+    elif name == "frequency":
+        _check_unit(view, name)
+        blocks = frequency_attack(gather_blocks(observed, b), target_blocks, unit=view.unit,
+                                  foreground_value=a.foreground_value)
+    elif name == "covariance":
+        blocks = covariance_attack(gather_blocks(public, b, perm), gather_blocks(observed, b), target_blocks,
+                                   mode=view.mode)
+    elif name == "jigsaw":
+        if b < 2:
+            raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
+        ring = np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1)
+        perm_hat = jigsaw_attack(gather_blocks(observed, b), view.grid, border_value=float(ring.mean()),
+                                 starts=int(a.starts), seed=int(a.get("seed", 0)))
+        extras["permutation_recovered"] = float(np.mean(perm_hat == view.true_permutation))
+        return scatter_blocks(target_blocks, shape, perm_hat).astype(np.float32), extras, None
+    else:
+        raise ValueError(f"Unknown attack {name!r}; choose one of {', '.join(ATTACKS)}.")
+    return scatter_blocks(blocks, shape, perm).astype(np.float32), extras, hits
+
+
+def _public_images(splits, size: int | None, name: str) -> np.ndarray:
+    pool = splits.public
+    if size is None:
+        return pool
+    if size > len(pool):
+        raise ValueError(f"The {name} attack asks for {size} public images, but only {len(pool)} training "
+                         "images lie outside the owner's sample. Lower attack.public_size or dataset.train_size.")
+    return pool[:size]
+
+
+def run_attack(cfg: DictConfig) -> dict[str, Any]:
+    """One attack grid point; returns its metrics (success rate in %, accuracies in 0..1)."""
+    import mlflow
+
+    from disguisednets.mechanisms import NoDisguise, make_mechanism
+    from disguisednets.pipeline import build_key, load_splits
+    from disguisednets.report import attack_gallery
+    from disguisednets.tracking import start_run
+
+    t_start = time.perf_counter()
+    a = cfg.attack
+    if a.name not in ATTACKS:
+        raise ValueError(f"Unknown attack {a.name!r}; choose one of {', '.join(ATTACKS)}.")
+    splits = load_splits(cfg)
+    key = build_key(cfg, splits.image_shape, splits.n_classes)
+    mechanism = NoDisguise() if key is None else make_mechanism(key)
+    view = attacker_view(key, a, splits.image_shape)
+    examiner, examiner_id = load_or_train_examiner(cfg, splits)
+
+    rng = np.random.default_rng([int(cfg.seed), 2])
+    train_x = splits.train[0]
+    test_x, test_y = splits.test
+    m = len(train_x) if a.get("known_pairs") is None else int(a.known_pairs)
+    if not 0 <= m <= len(train_x):
+        raise ValueError(f"attack.known_pairs must be between 0 and {len(train_x)}; got {m}.")
+    if a.name in ("codebook", "regression") and m < 1:
+        raise ValueError(f"The {a.name} attack needs at least one known pair (attack.known_pairs ≥ 1).")
+    known = rng.choice(len(train_x), size=m, replace=False)
+    known_plain = train_x[known]
+    known_disguised = mechanism.disguise(known_plain, rng=rng)
+    target = mechanism.disguise(test_x, rng=rng)
+    observed = mechanism.disguise(train_x, rng=rng) if a.name in ("frequency", "covariance", "jigsaw") else None
+    public = _public_images(splits, a.get("public_size"), a.name) if a.name in ("covariance", "jigsaw") else None
+
+    t0 = time.perf_counter()
+    recon, extras, hits = reconstruct(a.name, view, a, known_plain=known_plain, known_disguised=known_disguised,
+                                      target=target, observed=observed, public=public)
+    attack_s = time.perf_counter() - t0
+
+    acc_original = examiner.accuracy(test_x, test_y)
+    acc_attacked = examiner.accuracy(recon, test_y)
+    metrics = {
+        "success_rate": success_rate(acc_attacked, acc_original),
+        "examiner_acc_original": acc_original,
+        "examiner_acc_attacked": acc_attacked,
+        "known_pairs": float(m),
+        "mse": mse(recon, test_x),
+        "ssim": ssim(recon, test_x),
+        "attack_time_s": attack_s,
+        **extras,
+    }
+    if hits is not None:
+        truth = as_units(gather_blocks(test_x, view.block_size, view.permutation), view.unit).any(axis=-1)
+        metrics.update(hit_rates(hits, truth))
+    key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
+    with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind,
+                   extra_tags={"attack": a.name, "examiner": examiner_id}) as active:
+        metrics["total_time_s"] = time.perf_counter() - t_start
+        mlflow.log_metrics(metrics)
+        fig = attack_gallery(test_x, target, recon, test_y, per_class=int(a.get("gallery_per_class", 2)),
+                             title=f"{a.name} attack on {cfg.mechanism.name}: success {metrics['success_rate']:.1f}%")
+        mlflow.log_figure(fig, "gallery.png")
+        metrics["run_id"] = active.info.run_id
+    return metrics

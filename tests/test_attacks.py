@@ -1,0 +1,182 @@
+"""Attacks do what they claim, on arrays (fast) and through the entry point (tiny)."""
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from disguisednets.attacks import (codebook_attack, covariance_attack, frequency_attack, hit_rates, jigsaw_attack,
+                                   mse, regression_attack, ssim, success_rate)
+from disguisednets.attacks._units import as_units
+from disguisednets.data import load_dataset, pad_to
+from disguisednets.keys import generate_key
+from disguisednets.mechanisms import make_mechanism
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+from disguisednets.pipeline import run
+from tests.conftest import compose_config
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist")
+
+
+def _pairs(mech, known, target, b):
+    perm = mech.key.array("permutation")
+    return (gather_blocks(known, b, perm), gather_blocks(mech.disguise(known), b),
+            gather_blocks(mech.disguise(target), b), perm)
+
+
+@pytest.mark.parametrize("kind,mode,m", [("orthogonal", "matrix", 2), ("gaussian", "matrix", 2),
+                                         ("orthogonal", "flat", 200), ("gaussian", "flat", 200)])
+@pytest.mark.parametrize("form", ["inverse", "forward"])
+def test_regression_on_noiseless_rmt_reconstructs_exactly(kind, mode, m, form):
+    rng = np.random.default_rng(0)
+    known = rng.integers(0, 256, (m, 28, 28), dtype=np.uint8)
+    target = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    mech = make_mechanism(generate_key("rmt", (28, 28), 7, seed=1, kind=kind, mode=mode))
+    kp, kd, td, perm = _pairs(mech, known, target, 7)
+    recon = scatter_blocks(regression_attack(kp, kd, td, mode=mode, form=form), (28, 28), perm)
+    err = np.abs(recon - target)
+    if kind == "orthogonal":
+        np.testing.assert_array_equal(np.rint(recon).astype(np.uint8), target)
+    else:  # float32 disguised values through an ill-conditioned R: near-exact
+        assert err.mean() < 0.05 and err.max() < 2.5
+
+
+def test_regression_with_noise_improves_with_pairs(mnist):
+    mech = make_mechanism(generate_key("rmt", (28, 28), 7, seed=0, noise={"kind": "uniform", "level": 100}))
+    target = mnist.test_images[:500]
+    errors = []
+    for m in (1, 20, 1000):
+        kp, kd, td, perm = _pairs(mech, mnist.train_images[:m], target, 7)
+        errors.append(mse(scatter_blocks(regression_attack(kp, kd, td), (28, 28), perm), target))
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_codebook_with_every_pair_on_those_same_images_hits_everything(mnist):
+    images = pad_to(mnist.train_images[:3000], 32)
+    mech = make_mechanism(generate_key("aes_ecb", (32, 32), 8, seed=0, unit=16))
+    kp, kd, _, perm = _pairs(mech, images, images[:1], 8)
+    blocks, hits = codebook_attack(kp, kd, kd, unit=16, miss_fill="zeros")
+    assert hits.all() and hit_rates(hits, np.ones_like(hits))["hit_rate"] == 1.0
+    np.testing.assert_array_equal(scatter_blocks(blocks, (32, 32), perm), images)
+
+
+@pytest.mark.parametrize("unit", [2, 16])
+def test_codebook_misses_are_filled_and_noise_raises_the_error(mnist, unit):
+    known, target = pad_to(mnist.train_images[:1000], 32), pad_to(mnist.test_images[:500], 32)
+    rates = {}
+    for rate in (0.0, 0.03):
+        noise = {"kind": "salt_and_pepper", "rate": rate} if rate else None
+        mech = make_mechanism(generate_key("aes_ecb", (32, 32), 8, seed=0, unit=unit, noise=noise))
+        kp, kd, td, perm = _pairs(mech, known, target, 8)
+        blocks, hits = codebook_attack(kp, kd, td, unit=unit, miss_fill="foreground", foreground_value=200)
+        assert np.all(as_units(blocks, unit)[~hits] == 200)
+        truth = as_units(gather_blocks(target, 8, perm), unit).any(-1)
+        rates[rate] = hit_rates(hits, truth) | {"mse": mse(scatter_blocks(blocks, (32, 32), perm), target)}
+    # Noise makes the mapping one-to-many, so hits may decode to the wrong unit. It barely lowers
+    # the hit rate: noisy background units recur in the known pairs too (measured, not assumed).
+    assert rates[0.03]["mse"] > rates[0.0]["mse"]
+    with pytest.raises(ValueError, match="miss_fill must be one of"):
+        codebook_attack(kp, kd, td, unit=unit, miss_fill="random")
+
+
+def test_frequency_attack_finds_the_background_exactly(mnist):
+    images = pad_to(mnist.train_images[:5000], 32)
+    mech = make_mechanism(generate_key("aes_ecb", (32, 32), 8, seed=0, unit=16))
+    observed = gather_blocks(mech.disguise(images), 8)
+    recon = frequency_attack(observed, observed[:, :300], unit=16)
+    perm = mech.key.array("permutation")
+    truth_background = ~as_units(gather_blocks(images[:300], 8, perm), 16).any(-1)
+    np.testing.assert_array_equal(as_units(recon, 16)[..., 0] == 0, truth_background)
+
+
+def test_covariance_attack_is_blind_to_the_rotation(mnist):
+    """Orthogonal RMT changes nothing the attack uses: on RMT and on the undisguised blocks it
+    gives the same reconstruction, and that reconstruction resembles the originals."""
+    public, owner, target = mnist.train_images[:5000], mnist.train_images[5000:15000], mnist.test_images[:300]
+    mech = make_mechanism(generate_key("rmt", (28, 28), 7, seed=0))
+    perm = mech.key.array("permutation")
+    on_rmt = covariance_attack(gather_blocks(public, 7, perm), gather_blocks(mech.disguise(owner), 7),
+                               gather_blocks(mech.disguise(target), 7))
+    on_plain = covariance_attack(gather_blocks(public, 7, perm), gather_blocks(owner, 7, perm),
+                                 gather_blocks(target, 7, perm))
+    np.testing.assert_allclose(on_rmt, on_plain, atol=0.05)
+    assert ssim(scatter_blocks(on_rmt, (28, 28), perm), target) > 0.7
+
+
+def test_jigsaw_recovers_the_shared_permutation(mnist):
+    mech = make_mechanism(generate_key("permutation", (28, 28), 7, seed=3))
+    perm_hat = jigsaw_attack(gather_blocks(mech.disguise(mnist.train_images[:10000]), 7), (4, 4))
+    np.testing.assert_array_equal(perm_hat, mech.key.array("permutation"))
+
+
+def test_metrics():
+    x = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype(np.float64)
+    assert mse(x, x) == 0 and ssim(x, x) == pytest.approx(1.0)
+    assert ssim(x, 255 - x) < 0
+    assert mse(x + 2, x) == pytest.approx(4.0)
+    assert success_rate(0.45, 0.9) == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="undefined"):
+        success_rate(0.5, 0.0)
+    rates = hit_rates(np.array([True, False, True, False]), np.array([True, True, False, False]))
+    assert rates == {"hit_rate": 0.5, "hit_rate_foreground": 0.5}
+
+
+# --------------------------------------------------------------------- through the entry point
+ATTACK_TINY = ["dataset.train_size=3000", "dataset.val_size=500", "dataset.test_size=1000", "model.width=0.125",
+               "trainer.max_epochs=2", "trainer.progress_bar=false"]
+
+
+@pytest.fixture(scope="module")
+def attack_out(tmp_path_factory):
+    return tmp_path_factory.mktemp("attacks") / "outputs"
+
+
+def _attack(out, *overrides):
+    return run(compose_config([*ATTACK_TINY, f"paths.output_dir={out}", "tracking.experiment=attacks", *overrides]))
+
+
+@pytest.mark.parametrize("attack", ["direct", "codebook", "regression", "frequency", "covariance", "jigsaw"])
+def test_every_attack_on_no_disguise_succeeds(attack_out, attack):
+    extra = ["attack.public_size=20000"] if attack in ("covariance", "jigsaw") else []
+    metrics = _attack(attack_out, "mechanism=none", f"attack={attack}", *extra)
+    assert metrics["examiner_acc_original"] > 0.5
+    # Not every attack can return the originals: the frequency attack outputs silhouettes (0 or 255),
+    # and the covariance attack estimates its rotations from only 3,000 observed images here.
+    assert metrics["success_rate"] > {"frequency": 80, "covariance": 90}.get(attack, 97)
+
+
+def test_attack_runs_log_metrics_gallery_and_reuse_the_examiner(attack_out):
+    a = _attack(attack_out, "mechanism=aes_ecb", "attack=codebook", "attack.known_pairs=200")
+    examiners = sorted((attack_out / "examiners").glob("*.pt"))
+    b = _attack(attack_out, "mechanism=aes_ecb", "attack=direct")
+    assert sorted((attack_out / "examiners").glob("*.pt")) == examiners  # reused, not retrained
+    client = MlflowClient(f"sqlite:///{attack_out / 'mlflow.db'}")
+    run_a, run_b = client.get_run(a["run_id"]), client.get_run(b["run_id"])
+    assert run_a.data.tags["examiner"] == run_b.data.tags["examiner"]
+    assert run_a.data.tags["attack"] == "codebook"
+    for name in ("success_rate", "hit_rate", "hit_rate_foreground", "mse", "ssim", "known_pairs"):
+        assert name in run_a.data.metrics
+    assert run_a.data.metrics["known_pairs"] == 200
+    assert "gallery.png" in [f.path for f in client.list_artifacts(a["run_id"])]
+    assert b["success_rate"] < 50  # ciphertext as it is is not recognizable
+
+
+def test_examiner_is_at_chance_on_random_images(attack_out):
+    from disguisednets.attacks.examiner import load_or_train_examiner
+    from disguisednets.pipeline import load_splits
+
+    cfg = compose_config([*ATTACK_TINY, f"paths.output_dir={attack_out}"])
+    examiner, _ = load_or_train_examiner(cfg, load_splits(cfg))
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (5000, 28, 28)).astype(np.uint8)
+    acc = examiner.accuracy(noise, rng.integers(0, 10, 5000))
+    assert abs(acc - 0.1) < 0.03  # 5000 draws: sd 0.004
+
+
+def test_attack_config_errors(attack_out):
+    with pytest.raises(ValueError, match="only .* training images lie outside the owner's sample"):
+        _attack(attack_out, "mechanism=rmt", "attack=covariance", "attack.public_size=100000")
+    with pytest.raises(ValueError, match="attack.known_pairs must be between 0 and 3000"):
+        _attack(attack_out, "mechanism=rmt", "attack=regression", "attack.known_pairs=5000")
