@@ -103,12 +103,19 @@ def run_name(cfg: DictConfig) -> str:
     parts = [cfg.dataset.name, m.name]
     if m.name != "none":
         parts.append(f"b{m.block_size}")
-        parts += [str(m[k]) for k in ("kind", "mode", "unit") if k in m]
+        parts += [str(m[k]) for k in ("kind", "mode") if k in m]
+        if "unit" in m:
+            parts.append(f"u{m.unit}")
+        if m.get("form") == "literal":
+            parts.append(f"literal-{m.filter}")
     if cfg.noise.kind != "none":
         parts.append(f"{cfg.noise.kind}{cfg.noise.get('level', cfg.noise.get('rate'))}")
     attack = cfg.get("attack")
     if attack is not None and attack.name != "none":
-        parts.append(f"{attack.name}-m{attack.get('known_pairs')}")
+        parts.append(attack.name)
+        if attack.get("form", "inverse") != "inverse":
+            parts.append(attack.form)
+        parts.append(f"m{attack.get('known_pairs')}")
     return "-".join(parts) + f"-fold{cfg.fold}"
 
 

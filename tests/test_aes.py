@@ -142,3 +142,14 @@ def test_empty_batches(mechanism):
     y = mech.disguise(np.zeros((0, 32, 32), np.uint8))
     assert y.shape == (0, 32, 32) and y.dtype == np.uint8
     assert mech.restore(y).shape == (0, 32, 32)
+
+
+def test_cbc_with_random_ivs_hides_even_equal_images():
+    mech = AESCBC(generate_key("aes_cbc", (32, 32), 8, seed=0, unit=16, iv="random"))
+    x = np.zeros((2, 32, 32), np.uint8)
+    y = mech.disguise(x, rng=np.random.default_rng(0))
+    assert not np.any(np.all(to_blocks(y, 8)[0] == to_blocks(y, 8)[1], axis=(1, 2)))  # no block repeats
+    with pytest.raises(NotImplementedError, match="does not keep them"):
+        mech.restore(y)
+    with pytest.raises(ValueError, match="'iv' parameter of AESCBC must be one of"):
+        generate_key("aes_cbc", (32, 32), 8, iv="zero")

@@ -12,8 +12,11 @@ pixel repetition, encrypt 16-pixel units, and downscale with an image library's 
 equals the exact form; the other filters mix neighbouring ciphertext, the source of the paper's
 one-to-many codebook effect.
 
-AES-CBC (``AESCBC``): the same units, chained across the units of one block with an IV per block
-position. The paper's negative control.
+AES-CBC (``AESCBC``): the same units, chained across the units of one block. With the SPEC's IV
+per block position (``iv='per_position'``, part of the key) equal *prefixes* of a block still give
+equal ciphertext, so a network can still learn from where the first non-background unit of each
+block is; ``iv='random'`` draws a fresh IV per image and block (not kept: no inverse), which leaves
+nothing to learn. The paper reports < 10 % accuracy for CBC without saying which it used.
 
 Caveat, stated plainly: ECB leaks equality. Equal pixel units at the same block position give
 equal ciphertext in every image; that is why the model still learns, and why the codebook and
@@ -36,6 +39,7 @@ __all__ = ["AESECB", "AESCBC", "UNIT_SIZES", "FILTERS", "resize_matrix"]
 UNIT_SIZES = (1, 2, 4, 8, 16)
 FORMS = ("exact", "literal")
 FILTERS = ("box", "bilinear", "hamming", "bicubic", "lanczos", "nearest")
+IV_MODES = ("per_position", "random")
 
 
 @lru_cache(maxsize=32)
@@ -114,7 +118,7 @@ class AESECB(BlockMechanism):
     def _cipher(self, i: int):
         return AES.new(self.key.array("aes_keys")[i].tobytes(), AES.MODE_ECB)
 
-    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
         """(t, N, M, 16) uint8 plaintext units → ciphertext; row j under K_{positions[j]}."""
         plain = np.ascontiguousarray(plain)
         out = np.empty_like(plain)
@@ -142,14 +146,14 @@ class AESECB(BlockMechanism):
             return self._disguise_literal(images, rng)
         return super()._disguise_chunk(images, rng)
 
-    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
         """(t, N, b, b) uint8 → (t, N, b, b): uint8 for u = 16, float32 averages otherwise."""
         t, n, b, _ = blocks.shape
         u = self.key.spec["unit"]
         r = 16 // u
         units = _as_pixels(blocks).reshape(t, n, b * b // u, u)
         plain = np.repeat(units, r, axis=-1) if r > 1 else units
-        cipher = self._encrypt_units(plain, positions)
+        cipher = self._encrypt_units(plain, positions, rng)
         if r == 1:
             return cipher.reshape(t, n, b, b)
         return (cipher.reshape(-1, 16).astype(np.float32) @ _group_means(u)).reshape(t, n, b, b)
@@ -187,22 +191,29 @@ class AESCBC(AESECB):
     per_position_secrets = ("aes_keys", "ivs")
 
     @classmethod
-    def _settings(cls, spec, **settings):
+    def _settings(cls, spec, iv: str = "per_position", **settings):
         out = super()._settings(spec, **settings)
         if out["form"] != "exact":
             raise ValueError(f"{cls.__name__} is offered in the exact form only; got form={out['form']!r}.")
-        return out
+        if iv not in IV_MODES:
+            raise ValueError(f"The 'iv' parameter of {cls.__name__} must be one of {IV_MODES}. Got {iv!r} instead.")
+        return out | {"iv": iv}
 
-    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """c_m = E_i(p_m ⊕ c_{m-1}), c_{-1} = IV_i: a loop over unit positions, vectorized over images."""
+    def _encrypt_units(self, plain: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
+        """c_m = E_i(p_m ⊕ c_{m-1}), c_{-1} = IV: a loop over unit positions, vectorized over images."""
         units = np.ascontiguousarray(plain.transpose(0, 2, 1, 3))  # (t, M, N, 16): each unit row contiguous
         out = np.empty_like(units)
         if out.size == 0:
             return out.transpose(0, 2, 1, 3)
-        ivs = self.key.array("ivs")
+        t, _, n, _ = units.shape
+        if self.key.spec["iv"] == "random":
+            rng = rng if rng is not None else np.random.default_rng()
+            ivs = rng.integers(0, 256, size=(t, n, 16), dtype=np.uint8)
+        else:
+            ivs = np.broadcast_to(self.key.array("ivs")[positions][:, None, :], (t, n, 16))
         for j, i in enumerate(positions):
             ecb = self._cipher(i)
-            prev = np.broadcast_to(ivs[i], units.shape[2:])
+            prev = ivs[j]
             for m in range(units.shape[1]):
                 x = units[j, m] ^ prev
                 ecb.encrypt(memoryview(x).cast("B"), output=memoryview(out[j, m]).cast("B"))
@@ -211,6 +222,8 @@ class AESCBC(AESECB):
 
     def _decrypt_units(self, cipher: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """p_m = D_i(c_m) ⊕ c_{m-1}: no chaining needed to decrypt, so no loop over units."""
+        if self.key.spec["iv"] == "random":
+            raise NotImplementedError("AESCBC with random IVs does not keep them: it has no inverse.")
         t, n, m, _ = cipher.shape
         d = AESECB._decrypt_units(self, cipher, positions)
         prev = np.concatenate([np.broadcast_to(self.key.array("ivs")[positions][:, None, None], (t, n, 1, 16)),

@@ -108,16 +108,16 @@ class BlockMechanism:
         noisy = apply_noise(images, self.key.spec["noise"], rng)
         perm = self.key.array("permutation")
         blocks = B.gather_blocks(noisy, self.key.block_size, perm)  # output order, block-major
-        return B.scatter_blocks(self._transform(blocks, perm), self.key.image_shape)
+        return B.scatter_blocks(self._transform(blocks, perm, rng), self.key.image_shape)
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
         perm = self.key.array("permutation")
         blocks = B.gather_blocks(disguised, self.key.block_size)
         return B.scatter_blocks(self._inverse(blocks, perm), self.key.image_shape, perm)
 
-    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Transform block-major blocks (t, N, b, b); row j was at original position ``positions[j]``
-        and takes that position's parameter."""
+        and takes that position's parameter. ``rng`` is for per-image randomness (noise, IVs)."""
         raise NotImplementedError
 
     def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -144,7 +144,7 @@ class BlockPermutation(BlockMechanism):
     name = "permutation"
     noise_kinds = ("none", "salt_and_pepper", "uniform")
 
-    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
         return blocks
 
     def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -80,7 +80,7 @@ class RMT(BlockMechanism):
         x = blocks.reshape(t, *rows).astype(dtype, copy=False)
         return np.matmul(x, matrices.astype(dtype, copy=False)).reshape(t, n, b, b)
 
-    def _transform(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
         return self._apply(blocks, self.key.array("matrices")[positions], np.float32)
 
     def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every attack on its mechanism at CPU scale on MNIST (fold 0), logged to the MLflow experiment
+# `attacks_cpu`, then the table. From the repository root after `make install data`:
+#   bash experiments/attacks_cpu.sh
+set -euo pipefail
+PY=${PY:-.venv/bin/python}
+run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }
+# level (b): known pairs
+run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper
+run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.form=literal mechanism.filter=bilinear
+run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,uniform mechanism.kind=orthogonal,gaussian
+run mechanism=rmt noise=uniform attack=regression attack.form=forward attack.known_pairs=1,20,1000
+# direct re-identification
+run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
+# level (a): no known pairs
+run mechanism=aes_ecb attack=frequency mechanism.unit=16,2
+run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
+run mechanism=permutation attack=jigsaw
+"$PY" -m disguisednets.report attacks --experiment attacks_cpu
