@@ -108,6 +108,8 @@ def run_name(cfg: DictConfig) -> str:
             parts.append(f"u{m.unit}")
         if m.get("form") == "literal":
             parts.append(f"literal-{m.filter}")
+        if m.get("iv") == "random":
+            parts.append("random-iv")
     if cfg.noise.kind != "none":
         parts.append(f"{cfg.noise.kind}{cfg.noise.get('level', cfg.noise.get('rate'))}")
     attack = cfg.get("attack")

@@ -162,7 +162,7 @@ def run_attack(cfg: DictConfig) -> dict[str, Any]:
         **extras,
     }
     if hits is not None:
-        truth = as_units(gather_blocks(test_x, view.block_size, view.permutation), view.unit).any(axis=-1)
+        truth = as_units(gather_blocks(test_x, view.block_size, view.true_permutation), view.unit).any(axis=-1)
         metrics.update(hit_rates(hits, truth))
     key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
     with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind,
