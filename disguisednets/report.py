@@ -92,16 +92,21 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
     lines = ["| disguise | attack | known pairs m | success rate (%) | hit rate (all / foreground) | "
              "MSE | SSIM | examiner acc. on originals (%) |", "|---|---|---|---|---|---|---|---|"]
 
+    def split(r) -> tuple[str, str]:
+        """Run name → (disguise, attack with its variant): '…-rmt-b7-…-regression-forward-m20-fold0'."""
+        attack = r.data.tags.get("attack", "?")
+        disguise, _, rest = _setting(r).rpartition("-" + attack)
+        return disguise, attack + rest.rsplit("-m", 1)[0]
+
     def order(name):
         r = latest[name]
-        return (r.data.tags.get("attack", ""), _setting(r).rsplit("-" + r.data.tags.get("attack", ""), 1)[0],
-                r.data.metrics.get("known_pairs", 0))
+        disguise, attack = split(r)
+        return attack, disguise, r.data.metrics.get("known_pairs", 0)
 
     for name in sorted(latest, key=order):
         r = latest[name]
         mt = r.data.metrics
-        attack = r.data.tags.get("attack", "?")
-        disguise = _setting(r).rsplit("-" + attack, 1)[0]
+        disguise, attack = split(r)
         hits = (f"{100 * mt['hit_rate']:.1f} / {100 * mt['hit_rate_foreground']:.1f}"
                 if "hit_rate" in mt else "—")
         if "permutation_recovered" in mt:
