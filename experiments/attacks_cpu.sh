@@ -16,4 +16,6 @@ run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
 run mechanism=aes_ecb attack=frequency mechanism.unit=16,2
 run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
 run mechanism=permutation attack=jigsaw dataset.train_size=45000
+# sanity: every attack on undisguised images must (nearly) succeed
+run mechanism=none attack=codebook,regression,frequency,covariance,jigsaw dataset.train_size=45000
 "$PY" -m disguisednets.report attacks --experiment attacks_cpu
