@@ -123,8 +123,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     disguise_s = time.perf_counter() - t0
 
     model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed))
-    key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
-    with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind) as active:
+    with start_run(cfg, key) as active:
         import mlflow
 
         _, _, test_acc = fit_classifier(t, model, train, val, test, seed=int(cfg.seed),

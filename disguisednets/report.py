@@ -158,26 +158,30 @@ def attack_gallery(original: np.ndarray, disguised: np.ndarray, reconstructed: n
                    per_class: int = 2, title: str = ""):
     """A figure of original | disguised | reconstructed, ``per_class`` test images of each class.
     Disguised images are shown min–max scaled per image (they may be float, outside 0..255)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global figure registry to fill up in a multirun
 
     labels = np.asarray(labels)
-    picks = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
-    fig, axes = plt.subplots(len(picks), 3, figsize=(3.6, 1.2 * len(picks) + 0.6), squeeze=False)
-    for row, i in enumerate(picks):
-        d = np.asarray(disguised[i], np.float64)
-        d = (d - d.min()) / (np.ptp(d) or 1.0)
-        for col, (img, vmax) in enumerate(((original[i], 255), (d, 1), (reconstructed[i], 255))):
-            ax = axes[row, col]
-            ax.imshow(img, cmap="gray", vmin=0, vmax=vmax)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(("original", "disguised", "reconstructed")[col], fontsize=8)
-        axes[row, 0].set_ylabel(str(labels[i]), fontsize=8)
+    classes = np.unique(labels)
+    fig = Figure(figsize=(1.1 * 3 * per_class, 1.1 * len(classes) + 0.5), layout="constrained")
+    axes = fig.subplots(len(classes), 3 * per_class, squeeze=False)
+    for row, c in enumerate(classes):
+        picks = np.flatnonzero(labels == c)[:per_class]
+        for k in range(per_class):
+            for col, name in enumerate(("original", "disguised", "reconstructed")):
+                ax = axes[row, 3 * k + col]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(name, fontsize=7)
+                if k >= len(picks):
+                    continue
+                i = picks[k]
+                if name == "disguised":
+                    d = np.asarray(disguised[i], np.float64)
+                    ax.imshow((d - d.min()) / (np.ptp(d) or 1.0), cmap="gray", vmin=0, vmax=1)
+                else:
+                    ax.imshow((original if name == "original" else reconstructed)[i], cmap="gray", vmin=0, vmax=255)
+        axes[row, 0].set_ylabel(str(c), fontsize=8)
     if title:
         fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
     return fig

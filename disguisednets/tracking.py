@@ -122,17 +122,17 @@ def run_name(cfg: DictConfig) -> str:
 
 
 @contextmanager
-def start_run(cfg: DictConfig, *, key_fingerprint: str, key_kind: str,
-              extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
-    """An MLflow run for one grid point, with params, tags and the resolved config."""
+def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run for one grid point, with params, tags and the resolved config. Of the key
+    (None for the baseline) only its fingerprint and kind are recorded."""
     experiment_id = prepare_store(cfg)
     mlflow.set_tracking_uri(tracking_uri(cfg))
     tags = {
         "dataset": cfg.dataset.name,
         "mechanism": cfg.mechanism.name,
         "fold": str(cfg.fold),
-        "key_fingerprint": key_fingerprint,
-        "key_kind": key_kind,
+        "key_fingerprint": key.fingerprint if key is not None else "none",
+        "key_kind": "none" if key is None else ("file" if cfg.key.get("path") else "experiment"),
         "git_commit": git_commit(),
         **(extra_tags or {}),
     }

@@ -164,9 +164,7 @@ def run_attack(cfg: DictConfig) -> dict[str, Any]:
     if hits is not None:
         truth = as_units(gather_blocks(test_x, view.block_size, view.true_permutation), view.unit).any(axis=-1)
         metrics.update(hit_rates(hits, truth))
-    key_kind = "none" if key is None else ("file" if cfg.key.get("path") else "experiment")
-    with start_run(cfg, key_fingerprint=key.fingerprint if key else "none", key_kind=key_kind,
-                   extra_tags={"attack": a.name, "examiner": examiner_id}) as active:
+    with start_run(cfg, key, extra_tags={"attack": a.name, "examiner": examiner_id}) as active:
         metrics["total_time_s"] = time.perf_counter() - t_start
         mlflow.log_metrics(metrics)
         fig = attack_gallery(test_x, target, recon, test_y, per_class=int(a.get("gallery_per_class", 2)),
