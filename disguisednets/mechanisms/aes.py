@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from Crypto.Cipher import AES
 
+from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.base import BlockMechanism
 from disguisednets.mechanisms.noise import apply_noise
 
@@ -176,10 +177,9 @@ class AESECB(BlockMechanism):
         up = np.repeat(noisy, r, axis=2)  # (N, H, W·r)
         n = up.shape[0]
         perm = self.key.array("permutation")
-        view = up.reshape(n, h // b, b, w // b, b * r).transpose(1, 3, 0, 2, 4)  # (gh, gw, N, b, b·r)
-        blocks = view[perm // (w // b), perm % (w // b)].reshape(-1, n, b * b * r // 16, 16)
-        cipher = self._encrypt_units(blocks, perm)
-        enc = cipher.reshape(h // b, w // b, n, b, b * r).transpose(2, 0, 3, 1, 4).reshape(n, h, w * r)
+        blocks = B.gather_blocks(up, b, perm, block_width=b * r)  # (t, N, b, b·r)
+        cipher = self._encrypt_units(blocks.reshape(-1, n, b * b * r // 16, 16), perm)
+        enc = B.scatter_blocks(cipher.reshape(-1, n, b, b * r), (h, w * r))
         down = enc.astype(np.float32) @ resize_matrix(w * r, w, spec["filter"])
         return np.clip(down, 0, 255, out=down)
 

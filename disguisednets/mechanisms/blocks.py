@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_block_size", "n_blocks", "to_blocks", "from_blocks", "permute", "unpermute"]
+__all__ = ["check_block_size", "n_blocks", "to_blocks", "from_blocks", "gather_blocks", "scatter_blocks"]
 
 
 def check_block_size(image_shape: tuple[int, int], block_size: int, owner: str = "the disguise") -> None:
@@ -43,16 +43,6 @@ def from_blocks(blocks: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     return blocks.reshape(n, h // b, w // b, b, b).transpose(0, 1, 3, 2, 4).reshape(n, h, w)
 
 
-def permute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.ndarray:
-    """Output position j holds input block ``permutation[j]``."""
-    return np.take(blocks, permutation, axis=axis)
-
-
-def unpermute(blocks: np.ndarray, permutation: np.ndarray, axis: int = 1) -> np.ndarray:
-    """The inverse of :func:`permute`."""
-    return np.take(blocks, np.argsort(permutation), axis=axis)
-
-
 _UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
@@ -69,24 +59,26 @@ def _pixels(segments: np.ndarray, dtype: np.dtype, b: int) -> np.ndarray:
     return segments.view(dtype).reshape(*segments.shape[:-1], segments.shape[-1] * b)
 
 
-def gather_blocks(images: np.ndarray, block_size: int, order: np.ndarray | None = None) -> np.ndarray:
-    """(N, H, W) → block-major (t, N, b, b), position j holding block ``order[j]`` (default: j).
+def gather_blocks(images: np.ndarray, block_size: int, order: np.ndarray | None = None,
+                  block_width: int | None = None) -> np.ndarray:
+    """(N, H, W) → block-major (t, N, b, bw), position j holding block ``order[j]`` (default: j).
+    Blocks are b×b, or b×``block_width`` (the literal AES form's upscaled blocks).
 
     One copy: the index on the transposed view of block-row segments gathers and permutes at once.
     """
     n, h, w = images.shape
-    b = block_size
-    gw = w // b
-    seg = _segments(images, b).reshape(n, h // b, b, gw).transpose(1, 3, 0, 2)  # (gh, gw, N, b) segments
+    b, bw = block_size, block_width or block_size
+    gw = w // bw
+    seg = _segments(images, bw).reshape(n, h // b, b, gw).transpose(1, 3, 0, 2)  # (gh, gw, N, b) segments
     picked = seg.reshape((h // b) * gw, n, b) if order is None else seg[order // gw, order % gw]
-    return _pixels(picked, images.dtype, b).reshape(picked.shape[0], n, b, b)
+    return _pixels(picked, images.dtype, bw).reshape(picked.shape[0], n, b, bw)
 
 
 def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.ndarray | None = None) -> np.ndarray:
-    """Block-major (t, N, b, b) → (N, H, W), block j going to position ``order[j]`` (default: j)."""
-    t, n, b, _ = blocks.shape
+    """Block-major (t, N, b, bw) → (N, H, W), block j going to position ``order[j]`` (default: j)."""
+    t, n, b, bw = blocks.shape
     h, w = image_shape
     if order is not None:
         blocks = np.take(blocks, np.argsort(order), axis=0)
-    seg = _segments(blocks, b).reshape(h // b, w // b, n, b).transpose(2, 0, 3, 1)  # (N, gh, b, gw)
-    return _pixels(seg, blocks.dtype, b).reshape(n, h, w)
+    seg = _segments(blocks, bw).reshape(h // b, w // bw, n, b).transpose(2, 0, 3, 1)  # (N, gh, b, gw)
+    return _pixels(seg, blocks.dtype, bw).reshape(n, h, w)
