@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data reproduce test clean-outputs
+.PHONY: install data reproduce figures test clean-outputs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,20 @@ install: $(STAMP)
 data: install
 	$(PY) -m disguisednets.data fetch mnist fashion
 
-## reproduce: CPU-scale baseline and RMT on MNIST, logged to MLflow, with a summary table
+## reproduce: CPU-scale Table II (both datasets, 3 folds), logged to MLflow; writes results/table2.md, gallery.png
 reproduce: data
-	$(PY) experiments/run.py --multirun experiment=reproduce_cpu
-	$(PY) -m disguisednets.report summary --experiment reproduce_cpu
+	$(PY) experiments/run.py --multirun experiment=table2
+	$(PY) -m disguisednets.report paper --only table2 gallery
+
+## figures: CPU-scale Figs 6–10 (one fold), then the full report (about an hour on 2 cores)
+figures: data
+	$(PY) experiments/run.py --multirun experiment=fig6 scale.folds=0
+	$(PY) experiments/run.py --multirun experiment=fig7 scale.folds=0
+	$(PY) experiments/run.py --multirun experiment=fig8 scale.folds=0
+	$(PY) experiments/run.py --multirun experiment=fig9 scale.folds=0
+	$(PY) experiments/run.py --multirun experiment=fig10 scale.folds=0
+	$(PY) experiments/run.py --multirun experiment=fig10_regression scale.folds=0
+	$(PY) -m disguisednets.report paper
 
 ## test: the unit and smoke tests
 test: data

@@ -19,7 +19,7 @@ from disguisednets.data import Dataset, load_dataset, pad_to
 from disguisednets.keys import DisguiseKey, generate_key, load_key
 from disguisednets.mechanisms import NoDisguise, make_mechanism
 from disguisednets.models import build_model
-from disguisednets.tracking import MLflowEpochMetrics, start_run
+from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, start_run
 from disguisednets.training import fit_classifier
 
 __all__ = ["Splits", "load_splits", "build_key", "run"]
@@ -27,6 +27,7 @@ __all__ = ["Splits", "load_splits", "build_key", "run"]
 # Lightning advertises a cloud logger on every Trainer; our runs log to MLflow.
 logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
     lambda record: "litlogger" not in record.getMessage())
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     """Run one grid point; return its metrics (test_acc in 0..1, times in seconds).
 
     With an attack configured (``attack`` ≠ none) the run attacks instead of training; see
-    :func:`disguisednets.attacks.runner.run_attack`.
+    :func:`disguisednets.attacks.runner.run_attack`. With ``resume`` (the default) a grid point that
+    already finished with the same resolved config and code version is skipped, and its metrics
+    are returned with ``skipped=True``.
     """
+    if cfg.get("resume", True):
+        done = find_finished_run(cfg)
+        if done is not None:
+            log.info("Skipping %s: run %s finished it with the same config and code version (resume=false "
+                     "reruns it).", done.info.run_name, done.info.run_id)
+            return {**done.data.metrics, "run_id": done.info.run_id, "skipped": True}
     if cfg.get("attack") is not None and cfg.attack.name != "none":
         from disguisednets.attacks.runner import run_attack
 
@@ -126,8 +135,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     with start_run(cfg, key) as active:
         import mlflow
 
-        _, _, test_acc = fit_classifier(t, model, train, val, test, seed=int(cfg.seed),
-                                        callbacks=[MLflowEpochMetrics()])
+        module, data, test_acc = fit_classifier(t, model, train, val, test, seed=int(cfg.seed),
+                                                callbacks=[MLflowEpochMetrics()])
+        if key is None:  # the baseline is the examiner of this dataset and fold (SPEC §4)
+            from disguisednets.attacks.examiner import save_examiner
+
+            mlflow.set_tag("examiner", save_examiner(cfg, module.model, data.mean, data.std))
         metrics = {
             "test_acc": test_acc,
             "disguise_time_s": disguise_s,

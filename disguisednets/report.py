@@ -1,6 +1,8 @@
-"""Tables read back from MLflow, set beside the paper's numbers (SPEC §5).
+"""Tables and figures read back from MLflow, set beside the paper's numbers (SPEC §5).
 
-    python -m disguisednets.report summary --experiment reproduce_cpu
+    python -m disguisednets.report paper                       # results/table2.md, fig6–10.png, gallery.png
+    python -m disguisednets.report summary --experiment table2  # accuracy per dataset and mechanism
+    python -m disguisednets.report attacks --experiment fig8    # one row per attack run
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from mlflow.tracking import MlflowClient
 
 from disguisednets.tracking import default_uri
 
-__all__ = ["PAPER_ACCURACY", "collect_accuracy", "summary_table", "main"]
+__all__ = ["PAPER_ACCURACY", "collect_accuracy", "summary_table", "write_paper_report", "main"]
+
+PAPER_OUTPUTS = ("table2", "fig6", "fig7", "fig8", "fig9", "fig10", "gallery")
+SWEEP_COMMANDS = {name: f"python experiments/run.py --multirun experiment={name}" for name in PAPER_OUTPUTS[:-1]}
+SWEEP_COMMANDS["fig10"] += " (and experiment=fig10_regression)"
 
 # Paper, Table I / II: model accuracy (%) as mean ± std over 5 folds.
 PAPER_ACCURACY: dict[tuple[str, str], tuple[float, float]] = {
@@ -116,6 +122,65 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
     return "\n".join(lines)
 
 
+def _report_run(client: MlflowClient, experiment: str) -> str | None:
+    """The experiment's one "report" run (created on first use), which holds its tables and figures."""
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return None
+    found = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'report'", max_results=1)
+    if found:
+        return found[0].info.run_id
+    run = client.create_run(exp.experiment_id, run_name="report", tags={"kind": "report"})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str] | None = None,
+                       command: str = "python -m disguisednets.report paper") -> list[Path]:
+    """Write Table II, Figs 6–10 and the gallery (those in ``only``, default all) from the runs in the
+    store into ``results_dir``, and log each to its experiment's "report" run. Figures without runs
+    are skipped with a note; returns the files written."""
+    from disguisednets.reproduction import FIGURES, gallery_figure, load_runs, table2_markdown
+
+    client = MlflowClient(uri)
+    results = Path(results_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    only = list(only or PAPER_OUTPUTS)
+    table2 = load_runs(client, "table2")
+    written: list[tuple[Path, str]] = []
+    if "table2" in only:
+        if len(table2):
+            path = results / "table2.md"
+            path.write_text(table2_markdown(table2, command))
+            written.append((path, "table2"))
+        else:
+            print(f"table2: no runs yet; run: {SWEEP_COMMANDS['table2']}")
+    for name in (n for n in FIGURES if n in only):
+        fig = FIGURES[name](load_runs(client, name), table2 if len(table2) else None)
+        if fig is None:
+            print(f"{name}: no runs yet; run: {SWEEP_COMMANDS[name]}")
+            continue
+        path = results / f"{name}.png"
+        fig.savefig(path, dpi=130)
+        written.append((path, name))
+    if "gallery" in only:
+        from disguisednets.data import load_dataset
+
+        samples = {}
+        for name in ("mnist", "fashion"):
+            ds = load_dataset(name)
+            samples[name] = (ds.test_images, ds.test_labels)
+        path = results / "gallery.png"
+        gallery_figure(samples).savefig(path, dpi=130)
+        written.append((path, "table2"))
+    for path, experiment in written:
+        run_id = _report_run(client, experiment)
+        if run_id is not None:
+            client.log_artifact(run_id, str(path))
+        print(f"Written {path}" + (f" (logged to MLflow experiment {experiment!r})" if run_id else ""))
+    return [p for p, _ in written]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m disguisednets.report")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -128,8 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
     p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
     p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
+    p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
     args = parser.parse_args(argv)
     uri = default_uri(args.output_dir, args.tracking_uri)
+    if args.cmd == "paper":
+        command = "python -m disguisednets.report paper" + (f" --only {' '.join(args.only)}" if args.only else "")
+        if not write_paper_report(uri, args.results_dir, args.only, command):
+            print("Nothing written: no runs for what was asked.")
+            return 1
+        if uri.startswith("sqlite:"):
+            print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+        return 0
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "

@@ -8,7 +8,11 @@ material), the key's fingerprint, the git commit, per-epoch metrics and the fina
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import platform
 import subprocess
 import time
 from contextlib import contextmanager
@@ -22,9 +26,14 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "prepare_store", "start_run",
-           "flat_params", "git_commit"]
+           "flat_params", "git_commit", "config_digest", "find_finished_run"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger(__name__)
+
+# Settings that do not change a run's result: where it is written, how it is shown, the sweep's fold list.
+_NOT_RESULT = ("hydra", "paths", "tracking", "resume")
+_NOT_RESULT_TRAINER = ("progress_bar", "num_threads")
 
 
 def default_uri(output_dir: str | os.PathLike, uri: str | None = None) -> str:
@@ -71,14 +80,66 @@ class PrepareTrackingStore(Callback):
 
 
 def git_commit() -> str:
+    """The code version: the commit, plus ``-dirty-<hash of the diff>`` for uncommitted changes to
+    tracked files (so two different dirty trees never count as the same code)."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
+        diff = subprocess.run(["git", "diff", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, timeout=30,
+                              check=True).stdout
+        return sha + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:8]}" if diff.strip() else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        from disguisednets import __version__
+
+        return f"unknown-{__version__}"
+
+
+def machine() -> str:
+    """A short description of the machine a run used: CPU model and cores, and the GPU if any."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} cores"
+    import torch
+
+    if torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def config_digest(cfg: DictConfig) -> str:
+    """A short SHA-256 of the settings that determine a run's result: the resolved config without
+    output paths, tracking, display settings and the sweep's fold list (``scale.folds``)."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    for k in _NOT_RESULT:
+        container.pop(k, None)
+    for k in _NOT_RESULT_TRAINER:
+        container.get("trainer", {}).pop(k, None)
+    if isinstance(container.get("scale"), dict):
+        container["scale"].pop("folds", None)
+    return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def find_finished_run(cfg: DictConfig):
+    """The latest finished run of this config and code version in the run's experiment, or None.
+    Runs with a key file (``key.path``) are never matched: the file may have changed."""
+    if cfg.key.get("path"):
+        return None
+    client = MlflowClient(tracking_uri(cfg))
+    exp = client.get_experiment_by_name(str(cfg.tracking.experiment))
+    if exp is None:
+        return None
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=(f"attributes.status = 'FINISHED' and tags.config_digest = '{config_digest(cfg)}' "
+                       f"and tags.git_commit = '{git_commit()}'"),
+        order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
 
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
@@ -134,6 +195,9 @@ def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) ->
         "key_fingerprint": key.fingerprint if key is not None else "none",
         "key_kind": "none" if key is None else ("file" if cfg.key.get("path") else "experiment"),
         "git_commit": git_commit(),
+        "config_digest": config_digest(cfg),
+        "machine": machine(),
+        "scale": str(OmegaConf.select(cfg, "scale.name", default="custom")),
         **(extra_tags or {}),
     }
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=tags) as run:

@@ -3,7 +3,7 @@
 One run is one grid point (dataset × mechanism × settings × fold):
 
     python experiments/run.py mechanism=rmt fold=0
-    python experiments/run.py --multirun experiment=reproduce_cpu
+    python experiments/run.py --multirun experiment=table2
 
 ``run(cfg) -> metrics`` is a plain function, callable in-process (the tests do).
 """

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from disguisednets.models import build_model
 from disguisednets.training import fit_classifier
 
-__all__ = ["Examiner", "examiner_settings", "load_or_train_examiner"]
+__all__ = ["Examiner", "examiner_settings", "load_or_train_examiner", "save_examiner"]
 
 
 class Examiner:
@@ -73,10 +73,19 @@ def load_or_train_examiner(cfg: DictConfig, splits) -> tuple[Examiner, str]:
         return Examiner(model, saved["mean"], saved["std"]), path.name
     module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test, seed=int(cfg.seed))
     model = module.model.cpu()
+    return Examiner(model, data.mean, data.std), save_examiner(cfg, model, data.mean, data.std)
+
+
+def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean: np.ndarray, std: np.ndarray) -> str:
+    """Cache ``model`` as the examiner of ``cfg``'s dataset and fold; return the cache file name.
+
+    The baseline run (mechanism=none) trains exactly the examiner — same images, seed, model and
+    trainer — and saves it here, so a sweep that starts with its baseline trains no extra examiner."""
+    path = _cache_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # atomic: parallel jobs may race
     os.close(fd)
-    torch.save({"state_dict": model.state_dict(), "mean": data.mean, "std": data.std,
-                "settings": examiner_settings(cfg)}, tmp)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "mean": mean, "std": std, "settings": examiner_settings(cfg)}, tmp)
     os.replace(tmp, path)
-    return Examiner(model, data.mean, data.std), path.name
+    return path.name
