@@ -18,7 +18,7 @@ install: $(STAMP)
 data: install
 	$(PY) -m disguisednets.data fetch mnist fashion
 
-## reproduce: CPU-scale Table II (both datasets, 3 folds), logged to MLflow; writes results/table2.md, gallery.png
+## reproduce: CPU-scale Table II (both datasets, 2 folds), logged to MLflow; writes results/table2.md, gallery.png
 reproduce: data
 	$(PY) experiments/run.py --multirun experiment=table2
 	$(PY) -m disguisednets.report paper --only table2 gallery
