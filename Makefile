@@ -23,7 +23,7 @@ reproduce: data
 	$(PY) experiments/run.py --multirun experiment=table2
 	$(PY) -m disguisednets.report paper --only table2 gallery
 
-## figures: CPU-scale Figs 6–10 (one fold), then the full report (about an hour on 2 cores)
+## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 32 minutes on 2 cores)
 figures: data
 	$(PY) experiments/run.py --multirun experiment=fig6 scale.folds=0
 	$(PY) experiments/run.py --multirun experiment=fig7 scale.folds=0
