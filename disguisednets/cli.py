@@ -156,7 +156,8 @@ def cmd_restore(args) -> int:
                          f"{int(labels.max())}; give the class folder the data came from.")
 
     def restore(x):
-        return np.clip(np.rint(mechanism.restore(x)), 0, 255).astype(np.uint8)
+        y = mechanism.restore(x)
+        return y if y.dtype == np.uint8 else np.clip(np.rint(y), 0, 255).astype(np.uint8)
 
     rate = _stream(source, args.output, restore, np.dtype(np.uint8), labels, folders, args.chunk, "restore",
                    args.quiet)
