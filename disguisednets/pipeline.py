@@ -19,7 +19,7 @@ from disguisednets.data import Dataset, load_dataset, pad_to
 from disguisednets.keys import DisguiseKey, generate_key, load_key
 from disguisednets.mechanisms import NoDisguise, make_mechanism
 from disguisednets.models import build_model
-from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, start_run
+from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, is_rank_zero, start_run
 from disguisednets.training import fit_classifier
 
 __all__ = ["Splits", "load_splits", "build_key", "run"]
@@ -106,7 +106,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     already finished with the same resolved config and code version is skipped, and its metrics
     are returned with ``skipped=True``.
     """
-    if cfg.get("resume", True):
+    if cfg.get("resume", True) and is_rank_zero():
         done = find_finished_run(cfg)
         if done is not None:
             log.info("Skipping %s: run %s finished it with the same config and code version (resume=false "
@@ -132,21 +132,25 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     disguise_s = time.perf_counter() - t0
 
     model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed))
-    with start_run(cfg, key) as active:
+    with start_run(cfg, key) as active:  # None in a DDP run's extra processes: they do not track
         import mlflow
 
         module, data, test_acc = fit_classifier(t, model, train, val, test, seed=int(cfg.seed),
                                                 callbacks=[MLflowEpochMetrics()])
-        if key is None:  # the baseline is the examiner of this dataset and fold (SPEC §4)
-            from disguisednets.attacks.examiner import save_examiner
-
-            mlflow.set_tag("examiner", save_examiner(cfg, module.model, data.mean, data.std))
         metrics = {
             "test_acc": test_acc,
             "disguise_time_s": disguise_s,
             "train_images": float(len(train[0])),
             "total_time_s": time.perf_counter() - t_start,
         }
+        if active is None:
+            return metrics
+        if key is None:  # the baseline is the examiner of this dataset and fold (SPEC §4)
+            from disguisednets.attacks.examiner import save_examiner
+
+            mlflow.set_tag("examiner", save_examiner(cfg, module.model, data.mean, data.std))
+        mlflow.set_tag("device", "cpu (fallback: no CUDA device)" if module.device_info["fallback"]
+                       else str(module.device))
         mlflow.log_metrics(metrics)
         metrics["run_id"] = active.info.run_id
     return metrics

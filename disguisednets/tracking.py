@@ -26,7 +26,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "prepare_store", "start_run",
-           "flat_params", "git_commit", "config_digest", "find_finished_run"]
+           "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger(__name__)
@@ -92,6 +92,14 @@ def git_commit() -> str:
         from disguisednets import __version__
 
         return f"unknown-{__version__}"
+
+
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-process (DDP) run: they train but do not track."""
+    for var in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
+        if os.environ.get(var, "0") not in ("", "0"):
+            return False
+    return True
 
 
 def machine() -> str:
@@ -183,9 +191,13 @@ def run_name(cfg: DictConfig) -> str:
 
 
 @contextmanager
-def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
+def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun | None]:
     """An MLflow run for one grid point, with params, tags and the resolved config. Of the key
-    (None for the baseline) only its fingerprint and kind are recorded."""
+    (None for the baseline) only its fingerprint and kind are recorded. In the extra processes of
+    a DDP run it yields None and records nothing (rank 0 tracks the run)."""
+    if not is_rank_zero():
+        yield None
+        return
     experiment_id = prepare_store(cfg)
     mlflow.set_tracking_uri(tracking_uri(cfg))
     tags = {

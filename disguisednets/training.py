@@ -7,6 +7,7 @@ per-pixel statistics of the *disguised training* split only.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Iterator
 
@@ -16,31 +17,47 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classifier", "standardization"]
+__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classifier", "resolve_device",
+           "standardization"]
+
+log = logging.getLogger(__name__)
 
 
 class TensorLoader:
-    """Batches of (images, labels) sliced from tensors that already sit on their device."""
+    """Batches of (images, labels) sliced from tensors that already sit on their device.
+
+    Under data parallelism (``world_size`` > 1) every rank draws the same shuffled order (same
+    seed) and takes every ``world_size``-th image from position ``rank``: disjoint shards of equal
+    size, as a DistributedSampler would give."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 drop_last: bool = False, seed: int = 0):
+                 drop_last: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1):
         if images.shape[0] != labels.shape[0]:
             raise ValueError(f"images and labels differ in length: {images.shape[0]} vs {labels.shape[0]}.")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive; got {batch_size}.")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must lie in 0..world_size-1; got rank {rank} of {world_size}.")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.rank, self.world_size = rank, world_size
         self._generator = torch.Generator(device=images.device)
         self._generator.manual_seed(seed)
 
+    def _shard_size(self) -> int:
+        return self.images.shape[0] // self.world_size if self.world_size > 1 else self.images.shape[0]
+
     def __len__(self) -> int:
-        n = self.images.shape[0]
+        n = self._shard_size()
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = self.images.shape[0]
         order = (torch.randperm(n, device=self.images.device, generator=self._generator)
                  if self.shuffle else None)
+        if self.world_size > 1:
+            base = order if order is not None else torch.arange(n, device=self.images.device)
+            order = base[self.rank::self.world_size][:self._shard_size()]
         for i in range(len(self)):
             sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
             if order is None:
@@ -79,6 +96,8 @@ class DisguisedDataModule(pl.LightningDataModule):
         return torch.from_numpy(x[:, None]).to(self.device_)
 
     def setup(self, stage: str | None = None) -> None:
+        if self.trainer is not None:  # under DDP each process keeps its copy on its own device
+            self.device_ = self.trainer.strategy.root_device
         for name, split in self._splits.items():
             if split is not None and name not in self._tensors:
                 images, labels = split
@@ -86,7 +105,9 @@ class DisguisedDataModule(pl.LightningDataModule):
                                        torch.as_tensor(np.asarray(labels), dtype=torch.long, device=self.device_))
 
     def train_dataloader(self) -> TensorLoader:
-        return TensorLoader(*self._tensors["train"], self.batch_size, shuffle=True, drop_last=True, seed=self.seed)
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        return TensorLoader(*self._tensors["train"], self.batch_size, shuffle=True, drop_last=True, seed=self.seed,
+                            rank=rank, world_size=world)
 
     def val_dataloader(self):
         return TensorLoader(*self._tensors["val"], self.eval_batch_size) if "val" in self._tensors else []
@@ -130,19 +151,44 @@ class ImageClassifier(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
 
+def resolve_device(trainer_cfg) -> dict:
+    """The Trainer's accelerator, devices, precision, strategy and memory format for ``trainer_cfg``.
+
+    ``trainer=gpu`` on a machine without CUDA falls back to the CPU in 32-bit precision (with a
+    warning), so that a GPU config still runs, slowly, anywhere."""
+    t = trainer_cfg
+    wants_gpu = str(t.accelerator) in ("gpu", "cuda")
+    if wants_gpu and not torch.cuda.is_available():
+        log.warning("trainer.accelerator=%s but no CUDA device is visible: falling back to the CPU, 32-bit, "
+                    "one device.", t.accelerator)
+        return {"accelerator": "cpu", "devices": 1, "precision": "32-true", "strategy": "auto",
+                "channels_last": False, "fallback": True}
+    return {"accelerator": str(t.accelerator), "devices": t.devices, "precision": str(t.precision),
+            "strategy": str(t.get("strategy") or "auto"), "channels_last": bool(t.get("channels_last", False)),
+            "fallback": False}
+
+
 def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int,
                    callbacks: list | None = None) -> tuple[ImageClassifier, DisguisedDataModule, float]:
     """Train ``model`` on in-memory (images, labels) splits with the ``trainer/`` settings; return the
     module, the data module (for its standardization) and the test accuracy (0..1)."""
     t = trainer_cfg
     pl.seed_everything(int(seed), workers=False, verbose=False)
-    device = "cuda" if t.accelerator in ("gpu", "cuda") else "cpu"
+    run = resolve_device(t)
+    device = "cuda" if run["accelerator"] in ("gpu", "cuda") else "cpu"
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True          # fixed input sizes: let cuDNN pick its fastest kernels
+        torch.set_float32_matmul_precision("high")     # TF32 for what autocast leaves in float32
+    if run["channels_last"]:
+        model = model.to(memory_format=torch.channels_last)  # NHWC convolutions for tensor cores
     data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
                                device=device, seed=int(seed))
     module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
+    module.device_info = run  # what the run actually used (a GPU config may have fallen back)
     limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
     trainer = pl.Trainer(
-        accelerator=t.accelerator, devices=t.devices, precision=t.precision, max_epochs=t.max_epochs,
+        accelerator=run["accelerator"], devices=run["devices"], precision=run["precision"],
+        strategy=run["strategy"], max_epochs=t.max_epochs,
         logger=False, enable_checkpointing=False, enable_progress_bar=bool(t.progress_bar),
         enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks or [], **limits,
     )

@@ -1,0 +1,93 @@
+"""Scale-out paths: the GPU config (or its CPU fallback), data-parallel sharding, DDP ranks that do
+not track, and Hydra's submitit launchers."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from disguisednets.pipeline import run
+from disguisednets.training import TensorLoader, resolve_device
+from tests.conftest import ROOT, TINY, compose_config
+
+
+def _store(tmp_path, name="disguisednets"):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(name)
+    return client, ([] if exp is None else client.search_runs([exp.experiment_id]))
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_data_parallel_shards_are_disjoint_equal_and_shuffled_alike(world):
+    n = 100
+    images = torch.arange(n, dtype=torch.float32)[:, None, None, None]
+    labels = torch.arange(n)
+    shards = []
+    for rank in range(world):
+        loader = TensorLoader(images, labels, batch_size=7, shuffle=True, drop_last=False, seed=5,
+                              rank=rank, world_size=world)
+        seen = torch.cat([y for _, y in loader]).numpy()
+        assert len(loader) == int(np.ceil((n // world) / 7)) and len(seen) == n // world
+        shards.append(seen)
+    union = np.concatenate(shards)
+    assert len(np.unique(union)) == len(union) == world * (n // world)  # disjoint, equal sizes
+    single = torch.cat([y for _, y in TensorLoader(images, labels, 7, shuffle=True, seed=5)]).numpy()
+    np.testing.assert_array_equal(shards[0], single[0::world][:n // world])  # one shared shuffled order
+    with pytest.raises(ValueError, match="rank must lie in 0..world_size-1"):
+        TensorLoader(images, labels, 7, rank=2, world_size=2)
+
+
+def test_gpu_config_runs_here(tiny_cfg, tmp_path, caplog):
+    """trainer=gpu trains on the GPU when there is one, else falls back to the CPU, 32-bit."""
+    cfg = tiny_cfg("trainer=gpu", "trainer.batch_size=64", "trainer.eval_batch_size=200", "trainer.max_epochs=1")
+    info = resolve_device(cfg.trainer)
+    metrics = run(cfg)
+    assert 0 <= metrics["test_acc"] <= 1
+    (r,) = _store(tmp_path)[1]
+    if torch.cuda.is_available():
+        assert not info["fallback"] and info["precision"] == "bf16-mixed" and info["channels_last"]
+        assert r.data.tags["device"].startswith("cuda")
+    else:
+        assert info == {"accelerator": "cpu", "devices": 1, "precision": "32-true", "strategy": "auto",
+                        "channels_last": False, "fallback": True}
+        assert r.data.tags["device"] == "cpu (fallback: no CUDA device)"
+        assert "no CUDA device is visible" in caplog.text
+    assert r.data.params["trainer.precision"] == "bf16-mixed"  # the config as asked; the tag says what ran
+
+
+def test_channels_last_trains_on_the_cpu_too(tiny_cfg):
+    assert 0 <= run(tiny_cfg("trainer.channels_last=true"))["test_acc"] <= 1
+
+
+def test_extra_ddp_ranks_train_but_do_not_track(tiny_cfg, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    metrics = run(tiny_cfg("mechanism=rmt"))
+    assert 0 <= metrics["test_acc"] <= 1 and "run_id" not in metrics
+    assert _store(tmp_path)[1] == []
+    assert not (tmp_path / "outputs" / "examiners").exists()
+
+
+def test_slurm_launcher_is_configured():
+    hcfg = compose_config(["hydra/launcher=slurm_gpu", "experiment=table2", "scale=paper"], hydra_config=True)
+    launcher = hcfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1 and launcher.timeout_min >= 60
+
+
+def test_submitit_local_sweep_runs_two_parallel_jobs_into_one_store(tmp_path):
+    out = tmp_path / "outputs"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", "hydra/launcher=submitit_local",
+           "hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1", *TINY, "mechanism=none,rmt",
+           f"paths.output_dir={out}", "tracking.experiment=launched"]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Submitit 'local' sweep" in done.stdout + done.stderr
+    client, runs = _store(tmp_path, "launched")
+    assert sorted(r.data.tags["mechanism"] for r in runs) == ["none", "rmt"]
+    assert all(r.info.status == "FINISHED" and "test_acc" in r.data.metrics for r in runs)
+    assert len(list((out / "multiruns").rglob("*_submitted.pkl"))) == 2  # two submitit jobs
