@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from disguisednets.data import DataError
 from disguisednets.imagefiles import InputError, class_names, open_output, open_source
 from disguisednets.keys import DisguiseKey, KeyFileError, generate_key, load_key
 
@@ -316,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "chunk", 1) < 1:
             raise InputError("--chunk must be at least 1.")
         return args.fn(args)
-    except (InputError, KeyFileError, FileExistsError, ValueError) as exc:
+    except (InputError, KeyFileError, FileExistsError, ValueError, DataError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
