@@ -8,6 +8,7 @@ material), the key's fingerprint, the git commit, per-epoch metrics and the fina
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -79,9 +80,11 @@ class PrepareTrackingStore(Callback):
         prepare_store(config)
 
 
+@functools.cache
 def git_commit() -> str:
     """The code version: the commit, plus ``-dirty-<hash of the diff>`` for uncommitted changes to
-    tracked files (so two different dirty trees never count as the same code)."""
+    tracked files (so two different dirty trees never count as the same code). Read once per
+    process: the code a process runs is what it imported, even if the tree changes mid-sweep."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
@@ -102,6 +105,7 @@ def is_rank_zero() -> bool:
     return True
 
 
+@functools.cache
 def machine() -> str:
     """A short description of the machine a run used: CPU model and cores, and the GPU if any."""
     cpu = platform.processor() or platform.machine()
