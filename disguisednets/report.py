@@ -86,15 +86,11 @@ def summary_table(results: dict[tuple[str, str], dict]) -> str:
 def attack_table(client: MlflowClient, experiment: str) -> str:
     """One row per attack grid point (latest finished run of each setting and fold): success
     rate, hit rates, reconstruction error."""
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
+    from disguisednets.reproduction import load_runs
+
+    if client.get_experiment_by_name(experiment) is None:
         raise SystemExit(f"No MLflow experiment {experiment!r} in the store; run the attacks first.")
-    runs = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time DESC"], max_results=5000)
-    latest = {}
-    for r in runs:
-        if "success_rate" in r.data.metrics:
-            latest.setdefault(r.info.run_name, r)
+    latest = {r.info.run_name: r for r in load_runs(client, experiment).runs if "success_rate" in r.data.metrics}
     lines = ["| disguise | attack | known pairs m | success rate (%) | hit rate (all / foreground) | "
              "MSE | SSIM | examiner acc. on originals (%) |", "|---|---|---|---|---|---|---|---|"]
 
