@@ -194,6 +194,20 @@ def run_name(cfg: DictConfig) -> str:
     return "-".join(parts) + f"-fold{cfg.fold}"
 
 
+def _use_tracking_uri(uri: str) -> None:
+    """Point MLflow's fluent API at ``uri`` without leaving it in ``$MLFLOW_TRACKING_URI``.
+
+    ``mlflow.set_tracking_uri`` also writes the environment variable, which :func:`default_uri`
+    reads as the user's choice: the next run of the same process (a multirun's next job, the next
+    test) would then log into this run's store instead of its own ``paths.output_dir``."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 @contextmanager
 def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun | None]:
     """An MLflow run for one grid point, with params, tags and the resolved config. Of the key
@@ -203,7 +217,7 @@ def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) ->
         yield None
         return
     experiment_id = prepare_store(cfg)
-    mlflow.set_tracking_uri(tracking_uri(cfg))
+    _use_tracking_uri(tracking_uri(cfg))
     tags = {
         "dataset": cfg.dataset.name,
         "mechanism": cfg.mechanism.name,

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from disguisednets import report
 from disguisednets.pipeline import build_key, run
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT, TINY, compose_config
 
 
 def _store(tmp_path):
@@ -90,7 +90,6 @@ def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path
     runs = client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
     assert sorted(r.data.tags["mechanism"] for r in runs) == ["none", "rmt"]
     assert all(r.info.status == "FINISHED" for r in runs)
-    from tests.conftest import compose_config
     key = build_key(compose_config(["mechanism=rmt"]), (28, 28), 10)
     hydra_files = [p for p in (out / "multiruns").rglob("*") if p.is_file()]
     assert any(p.name == "config.yaml" for p in hydra_files)
@@ -98,3 +97,16 @@ def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path
     for fragment in _secret_fragments(key):
         assert fragment not in blob
     assert not list(tmp_path.glob("mlruns")), "nothing written outside paths.output_dir"
+
+
+def test_a_run_leaves_the_next_run_its_own_store(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri writes $MLFLOW_TRACKING_URI; a run must not leave it behind, or the
+    next run in the same process (a multirun's next job) would log into this run's store."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = run(compose_config([*TINY, f"paths.output_dir={tmp_path / 'a'}", "mechanism=none"]))
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    second = run(compose_config([*TINY, f"paths.output_dir={tmp_path / 'b'}", "mechanism=none"]))
+    assert not second.get("skipped"), "the second store is empty: nothing to resume from"
+    for store, run_id in (("a", first["run_id"]), ("b", second["run_id"])):
+        client = MlflowClient(f"sqlite:///{tmp_path / store / 'mlflow.db'}")
+        assert client.get_run(run_id).info.status == "FINISHED"
