@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,17 @@ def compose_config(overrides: list[str] = (), *, hydra_config: bool = False):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=list(overrides), return_hydra_config=hydra_config)
+
+
+def multirun(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """The real entry point, ``experiments/run.py --multirun``, writing under ``cwd/outputs``
+    (without any $MLFLOW_TRACKING_URI of the caller); fails the test on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", *overrides,
+           f"paths.output_dir={Path(cwd) / 'outputs'}"]
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
 
 
 @pytest.fixture

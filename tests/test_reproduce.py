@@ -1,9 +1,6 @@
 """The reproduction: every sweep's grid composes, runs resume, and a toy sweep makes the report."""
 
 import itertools
-import os
-import subprocess
-import sys
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -11,7 +8,7 @@ from mlflow.tracking import MlflowClient
 from disguisednets.pipeline import build_key, run
 from disguisednets.report import write_paper_report
 from disguisednets.tracking import config_digest
-from tests.conftest import CONF, ROOT, compose_config
+from tests.conftest import CONF, compose_config, multirun
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
@@ -71,19 +68,10 @@ def test_finished_grid_points_are_skipped_unless_resume_is_false(tiny_cfg, tmp_p
     assert not forced.get("skipped") and forced["run_id"] != first["run_id"]
 
 
-def _multirun(tmp_path, *overrides):
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", *overrides,
-           f"paths.output_dir={tmp_path / 'outputs'}"]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
-
-
 def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     """CI's smoke reproduction: the baseline and the RMT attack at toy scale, rerun, then the report."""
     sweep = ["experiment=table2", "scale=toy", "dataset=mnist", "column=baseline,rmt_attack"]
-    _multirun(tmp_path, *sweep)
+    multirun(tmp_path, *sweep)
     client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("table2")
     runs = client.search_runs([exp.experiment_id])
@@ -94,7 +82,7 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     assert len(list((tmp_path / "outputs" / "examiners").glob("*.pt"))) == 1
     assert by_kind["train"].data.tags["scale"] == "toy"
 
-    done = _multirun(tmp_path, *sweep)
+    done = multirun(tmp_path, *sweep)
     assert done.stderr.count("Skipping") + done.stdout.count("Skipping") == 2
     assert len(client.search_runs([exp.experiment_id])) == 2
 
@@ -114,7 +102,7 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
 
 def test_figure_from_a_toy_sweep(tmp_path):
     """Fig 10's left panel from two real toy runs; a figure without runs is skipped, not invented."""
-    _multirun(tmp_path, "experiment=fig10", "scale=toy", "mechanism.block_size=7,14")
+    multirun(tmp_path, "experiment=fig10", "scale=toy", "mechanism.block_size=7,14")
     uri = f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}"
     written = write_paper_report(uri, tmp_path / "results", ["fig10", "fig6"])
     assert written == [tmp_path / "results" / "fig10.png"]

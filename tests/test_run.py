@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from disguisednets import report
 from disguisednets.pipeline import build_key, run
-from tests.conftest import ROOT, TINY, compose_config
+from tests.conftest import TINY, compose_config, multirun
 
 
 def _store(tmp_path):
@@ -81,11 +79,7 @@ def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, over
 def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path):
     """The real command line: a two-point sweep; Hydra's output folders hold no key material."""
     out = tmp_path / "outputs"
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", *TINY,
-           f"paths.output_dir={out}", "tracking.experiment=sweep", "mechanism=none,rmt"]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = multirun(tmp_path, *TINY, "tracking.experiment=sweep", "mechanism=none,rmt")
     client = MlflowClient(f"sqlite:///{out / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
     assert sorted(r.data.tags["mechanism"] for r in runs) == ["none", "rmt"]

@@ -1,9 +1,6 @@
 """Scale-out paths: the GPU config (or its CPU fallback), data-parallel sharding, DDP ranks that do
 not track, and Hydra's submitit launchers."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,7 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from disguisednets.pipeline import run
 from disguisednets.training import TensorLoader, resolve_device
-from tests.conftest import ROOT, TINY, compose_config
+from tests.conftest import TINY, compose_config, multirun
 
 
 def _store(tmp_path, name="disguisednets"):
@@ -80,12 +77,8 @@ def test_slurm_launcher_is_configured():
 
 def test_submitit_local_sweep_runs_two_parallel_jobs_into_one_store(tmp_path):
     out = tmp_path / "outputs"
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), "--multirun", "hydra/launcher=submitit_local",
-           "hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1", *TINY, "mechanism=none,rmt",
-           f"paths.output_dir={out}", "tracking.experiment=launched"]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = multirun(tmp_path, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
+                    "hydra.launcher.cpus_per_task=1", *TINY, "mechanism=none,rmt", "tracking.experiment=launched")
     assert "Submitit 'local' sweep" in done.stdout + done.stderr
     client, runs = _store(tmp_path, "launched")
     assert sorted(r.data.tags["mechanism"] for r in runs) == ["none", "rmt"]
