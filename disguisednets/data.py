@@ -352,3 +352,14 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def crop_to(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Undo :func:`pad_to`: the centred (N, h, w) window of (N, H, W) images (32 → 28 drops 2 px on
+    each side). Images already of that size are returned as they are."""
+    images = np.asarray(images)
+    h, w = size
+    if images.ndim != 3 or images.shape[1] < h or images.shape[2] < w:
+        raise ValueError(f"crop_to expects images (N, H, W) of at least {h}×{w}; got shape {images.shape}.")
+    top, left = (images.shape[1] - h) // 2, (images.shape[2] - w) // 2
+    return images[:, top:top + h, left:left + w]

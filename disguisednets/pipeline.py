@@ -145,10 +145,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         }
         if active is None:
             return metrics
-        if key is None:  # the baseline is the examiner of this dataset and fold (SPEC §4)
+        if key is None and not cfg.dataset.pad_to:  # the baseline is the paper-protocol examiner (SPEC §4)
             from disguisednets.attacks.examiner import save_examiner
 
-            mlflow.set_tag("examiner", save_examiner(cfg, module.model, data.mean, data.std))
+            mlflow.set_tag("paper_examiner", save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes))
         mlflow.set_tag("device", "cpu (fallback: no CUDA device)" if module.device_info["fallback"]
                        else str(module.device))
         mlflow.log_metrics(metrics)

@@ -91,8 +91,9 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
     if client.get_experiment_by_name(experiment) is None:
         raise SystemExit(f"No MLflow experiment {experiment!r} in the store; run the attacks first.")
     latest = {r.info.run_name: r for r in load_runs(client, experiment).runs if "success_rate" in r.data.metrics}
-    lines = ["| disguise | attack | known pairs m | success rate (%) | hit rate (all / foreground) | "
-             "MSE | SSIM | examiner acc. on originals (%) |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| disguise | attack | known pairs m | success, robust examiner (%) | success, paper-protocol "
+             "examiner (%) | linkage (%) | raw map: success / linkage (%) | hit rate (all / foreground) | MSE | "
+             "SSIM |", "|---|---|---|---|---|---|---|---|---|---|"]
 
     def split(r) -> tuple[str, str]:
         """Run name → (disguise, attack with its variant): '…-rmt-b7-…-regression-forward-m20-fold0'."""
@@ -113,8 +114,20 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
                 if "hit_rate" in mt else "—")
         if "permutation_recovered" in mt:
             hits = f"π recovered: {100 * mt['permutation_recovered']:.0f}%"
-        lines.append(f"| {disguise} | {attack} | {int(mt.get('known_pairs', 0))} | {mt['success_rate']:.1f} | {hits} | "
-                     f"{mt['mse']:.0f} | {mt['ssim']:.3f} | {100 * mt['examiner_acc_original']:.1f} |")
+        raw = (f"{mt['success_rate_raw']:.1f} / {mt['linkage_rate_raw']:.1f}" if "success_rate_raw" in mt
+               else "—")
+        paper = f"{mt['success_rate_paper']:.1f}" if "success_rate_paper" in mt else "—"
+        linkage = f"{mt['linkage_rate']:.1f}" if "linkage_rate" in mt else "—"
+        lines.append(f"| {disguise} | {attack} | {int(mt.get('known_pairs', 0))} | {mt['success_rate']:.1f} | {paper} | "
+                     f"{linkage} | {raw} | {hits} | {mt['mse']:.0f} | {mt['ssim']:.3f} |")
+    examined = [latest[n] for n in latest if "examiner_calib_worst" in latest[n].data.metrics]
+    if examined:
+        mt = examined[0].data.metrics
+        lines += ["", f"Robust examiner ({examined[0].data.tags.get('examiner')}): accuracy on the original test "
+                  f"images {100 * mt['examiner_acc_original']:.1f}%, worst calibration {mt['examiner_calib_worst']:.1f}% "
+                  f"of clean; paper-protocol examiner ({examined[0].data.tags.get('paper_examiner')}): "
+                  f"{100 * mt['paper_examiner_acc_original']:.1f}%, worst calibration "
+                  f"{mt['paper_examiner_calib_worst']:.1f}% of clean."]
     return "\n".join(lines)
 
 
@@ -207,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "
-                "on the original test images (SPEC §4). Hit rates: codebook lookups found, over all units and "
-                "over units whose original pixels are not all background.\n")
+                "on the original test images (SPEC §4), under the robust examiner and the paper-protocol one (the "
+                "baseline model of the run's scale). Linkage = share of reconstructions whose own original is the "
+                "most correlated original test image (no examiner). Raw map: the scores before the attacker's "
+                "clean-up. Hit rates: codebook lookups found, over all units and over units whose original pixels "
+                "are not all background.\n")
     else:
         table = summary_table(collect_accuracy(MlflowClient(uri), args.experiment, args.by_run))
         text = (f"# {args.experiment}: test accuracy beside the paper (Table I/II)\n\n{table}\n\n"

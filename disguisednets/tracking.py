@@ -83,13 +83,19 @@ class PrepareTrackingStore(Callback):
 @functools.cache
 def git_commit() -> str:
     """The code version: the commit, plus ``-dirty-<hash of the diff>`` for uncommitted changes to
-    tracked files (so two different dirty trees never count as the same code). Read once per
+    tracked files and new, not ignored files of the code and configs (so two different dirty trees
+    never count as the same code). Read once per
     process: the code a process runs is what it imported, even if the tree changes mid-sweep."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
         diff = subprocess.run(["git", "diff", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, timeout=30,
                               check=True).stdout
+        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z", "--",
+                                    "disguisednets", "conf", "experiments"], cwd=PROJECT_ROOT,
+                                   capture_output=True, timeout=30, check=True).stdout
+        for name in sorted(n for n in untracked.decode().split("\0") if n):  # new code files count too
+            diff += name.encode() + (PROJECT_ROOT / name).read_bytes()
         return sha + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:8]}" if diff.strip() else "")
     except (OSError, subprocess.SubprocessError):
         from disguisednets import __version__
@@ -130,6 +136,8 @@ def config_digest(cfg: DictConfig) -> str:
     container = OmegaConf.to_container(cfg, resolve=True)
     for k in _NOT_RESULT:
         container.pop(k, None)
+    if (container.get("attack") or {}).get("name", "none") == "none":
+        container.pop("examiner", None)  # a training run uses no examiner
     for k in _NOT_RESULT_TRAINER:
         container.get("trainer", {}).pop(k, None)
     if isinstance(container.get("scale"), dict):
@@ -190,6 +198,8 @@ def run_name(cfg: DictConfig) -> str:
         parts.append(attack.name)
         if attack.get("form", "inverse") != "inverse":
             parts.append(attack.form)
+        if attack.get("cleanup", True) is False:
+            parts.append("raw")
         parts.append(f"m{attack.get('known_pairs')}")
     return "-".join(parts) + f"-fold{cfg.fold}"
 

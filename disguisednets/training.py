@@ -2,7 +2,9 @@
 
 The data live as whole tensors (on the GPU, when training there); a batch is a slice of an
 on-device ``randperm``: no DataLoader, no workers, no per-sample Python. Standardization uses
-per-pixel statistics of the *disguised training* split only.
+one mean and one standard deviation of the *disguised training* split only (SPEC §2–§3): per-pixel
+statistics would divide near-constant pixels (MNIST's borders, std < 1 grey level) by almost
+nothing, so that a change a person cannot see there decides the prediction.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classifier", "resolve_device",
-           "standardization"]
+           "standardization", "bf16_supported"]
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +69,18 @@ class TensorLoader:
                 yield self.images[idx], self.labels[idx]
 
 
-def standardization(train_images: np.ndarray, floor: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel mean and std of the training images (N, H, W); std floored at ``floor`` × its mean
-    so that constant pixels (MNIST's corners) don't blow up."""
-    x = np.asarray(train_images, dtype=np.float64)
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
-    std = np.maximum(std, floor * max(float(std.mean()), 1e-12))
-    return mean.astype(np.float32), std.astype(np.float32)
+def standardization(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One mean and one standard deviation over all pixels of the training images (N, H, W), as
+    0-d float32 arrays (a constant training set gets std 1)."""
+    x = np.asarray(train_images)
+    n = x.size
+    if n == 0:
+        raise ValueError("Cannot standardize an empty training set.")
+    total = float(np.sum(x, dtype=np.float64))
+    mean = total / n
+    var = max(float(np.sum(np.square(x, dtype=np.float64))) / n - mean * mean, 0.0)  # no float64 copy
+    std = var ** 0.5 if var > 1e-12 else 1.0
+    return np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
 
 class DisguisedDataModule(pl.LightningDataModule):
@@ -119,9 +125,11 @@ class DisguisedDataModule(pl.LightningDataModule):
 class ImageClassifier(pl.LightningModule):
     """Cross-entropy training of any image classifier; logs loss and accuracy per epoch."""
 
-    def __init__(self, model: nn.Module, lr: float = 1e-3, weight_decay: float = 5e-4, max_epochs: int = 10):
+    def __init__(self, model: nn.Module, lr: float = 1e-3, weight_decay: float = 5e-4, max_epochs: int = 10,
+                 augment=None):
         super().__init__()
         self.model, self.lr, self.weight_decay, self.max_epochs = model, lr, weight_decay, max_epochs
+        self.augment = augment  # a callable on (standardized) training batches, or None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -137,6 +145,10 @@ class ImageClassifier(pl.LightningModule):
         return loss
 
     def training_step(self, batch, batch_idx):
+        if self.augment is not None:
+            x, y = batch
+            with torch.no_grad(), torch.autocast(device_type=x.device.type, enabled=False):  # float32 maths
+                batch = (self.augment(x.float()).to(x.dtype), y)
         return self._step(batch, "train")
 
     def validation_step(self, batch, batch_idx):
@@ -151,27 +163,43 @@ class ImageClassifier(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
 
+def bf16_supported(device: str) -> bool:
+    """Whether bf16 autocast runs natively on ``device`` ('cpu': AVX-512 BF16 / AMX; 'cuda')."""
+    if device == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check()) if check is not None else False
+
+
 def resolve_device(trainer_cfg) -> dict:
     """The Trainer's accelerator, devices, precision, strategy and memory format for ``trainer_cfg``.
 
     ``trainer=gpu`` on a machine without CUDA falls back to the CPU in 32-bit precision (with a
-    warning), so that a GPU config still runs, slowly, anywhere."""
+    warning), so that a GPU config still runs, slowly, anywhere. ``precision: auto`` is bf16-mixed
+    where the device supports bf16 natively, else 32-true."""
     t = trainer_cfg
+    precision = str(t.precision)
+    if precision == "auto":
+        device = "cuda" if str(t.accelerator) in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+        precision = "bf16-mixed" if bf16_supported(device) else "32-true"
     wants_gpu = str(t.accelerator) in ("gpu", "cuda")
     if wants_gpu and not torch.cuda.is_available():
         log.warning("trainer.accelerator=%s but no CUDA device is visible: falling back to the CPU, 32-bit, "
                     "one device.", t.accelerator)
         return {"accelerator": "cpu", "devices": 1, "precision": "32-true", "strategy": "auto",
                 "channels_last": False, "fallback": True}
-    return {"accelerator": str(t.accelerator), "devices": t.devices, "precision": str(t.precision),
+    return {"accelerator": str(t.accelerator), "devices": t.devices, "precision": precision,
             "strategy": str(t.get("strategy") or "auto"), "channels_last": bool(t.get("channels_last", False)),
             "fallback": False}
 
 
 def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int,
-                   callbacks: list | None = None) -> tuple[ImageClassifier, DisguisedDataModule, float]:
+                   callbacks: list | None = None, augment=None) -> tuple[ImageClassifier, DisguisedDataModule, float]:
     """Train ``model`` on in-memory (images, labels) splits with the ``trainer/`` settings; return the
-    module, the data module (for its standardization) and the test accuracy (0..1)."""
+    module, the data module (for its standardization) and the test accuracy (0..1).
+
+    ``augment``: a callable on (N, 1, H, W) training batches on the 0..255 scale (e.g.
+    :class:`disguisednets.augment.PersonInvariances`), applied before standardization."""
     t = trainer_cfg
     pl.seed_everything(int(seed), workers=False, verbose=False)
     run = resolve_device(t)
@@ -183,7 +211,11 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
         model = model.to(memory_format=torch.channels_last)  # NHWC convolutions for tensor cores
     data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
                                device=device, seed=int(seed))
-    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs)
+    if augment is not None:
+        mean, std = float(data.mean), float(data.std)
+        raw_augment = augment
+        augment = lambda z: (raw_augment(z * std + mean) - mean) / std  # noqa: E731
+    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs, augment=augment)
     module.device_info = run  # what the run actually used (a GPU config may have fallen back)
     limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
     trainer = pl.Trainer(

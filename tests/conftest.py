@@ -44,6 +44,21 @@ def multirun(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_examiners(tmp_path_factory):
+    """One examiner cache for the whole session (``paths.examiner_dir`` follows the variable), as
+    every scale of a real reproduction shares one: the robust examiner of MNIST fold 0, trained
+    with the real recipe (about 100 s on 2 cores), is trained once and scores every attack test."""
+    path = tmp_path_factory.mktemp("examiners")
+    old = os.environ.get("DISGUISEDNETS_EXAMINERS")
+    os.environ["DISGUISEDNETS_EXAMINERS"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("DISGUISEDNETS_EXAMINERS", None)
+    else:
+        os.environ["DISGUISEDNETS_EXAMINERS"] = old
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path, monkeypatch):
     """Factory: a composed config, tiny, writing only under tmp_path."""

@@ -77,9 +77,9 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     runs = client.search_runs([exp.experiment_id])
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     by_kind = {r.data.tags.get("attack", "train"): r for r in runs}
-    # The baseline's model is the examiner: the attack run trained none of its own.
-    assert by_kind["regression"].data.tags["examiner"] == by_kind["train"].data.tags["examiner"]
-    assert len(list((tmp_path / "outputs" / "examiners").glob("*.pt"))) == 1
+    # The baseline's model is the paper-protocol examiner: the attack run trained none of its own.
+    assert by_kind["regression"].data.tags["paper_examiner"] == by_kind["train"].data.tags["paper_examiner"]
+    assert by_kind["regression"].data.tags["examiner"].startswith("robust-mnist-fold0-")
     assert by_kind["train"].data.tags["scale"] == "toy"
 
     done = multirun(tmp_path, *sweep)
@@ -94,8 +94,14 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     attack = by_kind["regression"].data.metrics["success_rate"]
     row = next(line for line in table.splitlines() if line.startswith("| mnist | ours (1 fold)"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2:4] == ["—", "—"] and cells[4] == f"{base_acc:.1f}" and cells[5] == f"{attack:.1f}"
-    assert "| mnist | paper (5 folds) | 96.6 ± 0.4 | 91.6 ± 1.1 | 96.7 ± 0.2 | 9.29 ± 3.3 |" in table
+    assert cells[2:] == ["—", "—", f"{base_acc:.1f}"]
+    assert "| mnist | paper (5 folds) | 96.6 ± 0.4 | 91.6 ± 1.1 | 96.7 ± 0.2 |" in table
+    metrics = by_kind["regression"].data.metrics
+    row = next(line for line in table.splitlines() if line.startswith("| mnist | RMT: regression, inverse fit"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:6] == ["9.29 ± 3.3", f"{attack:.1f}", f"{metrics['success_rate_paper']:.1f}",
+                          f"{metrics['linkage_rate']:.1f}"]
+    assert "| mnist | robust (all original training images" in table
     report_runs = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'report'")
     assert [a.path for a in client.list_artifacts(report_runs[0].info.run_id)] == ["table2.md"]
 

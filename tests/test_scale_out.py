@@ -62,6 +62,7 @@ def test_channels_last_trains_on_the_cpu_too(tiny_cfg):
 
 def test_extra_ddp_ranks_train_but_do_not_track(tiny_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.delenv("DISGUISEDNETS_EXAMINERS")  # examiners under this run's outputs/
     metrics = run(tiny_cfg("mechanism=rmt"))
     assert 0 <= metrics["test_acc"] <= 1 and "run_id" not in metrics
     assert _store(tmp_path)[1] == []

@@ -8,8 +8,8 @@ from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.jigsaw import jigsaw_attack
-from disguisednets.attacks.metrics import hit_rates, mse, ssim, success_rate
+from disguisednets.attacks.metrics import hit_rates, linkage_rate, mse, ssim, success_rate
 from disguisednets.attacks.regression import regression_attack
 
 __all__ = ["codebook_attack", "covariance_attack", "frequency_attack", "jigsaw_attack", "regression_attack",
-           "hit_rates", "mse", "ssim", "success_rate"]
+           "hit_rates", "linkage_rate", "mse", "ssim", "success_rate"]

@@ -1,14 +1,24 @@
-"""The DNN examiner (paper §V-B, SPEC §4): the baseline model trained on *original* images of the
-same dataset and fold, simulating an attacker who re-identifies images by looking at them.
+"""The DNN examiners (paper §V-B, SPEC §4): models of *original* images that stand in for a person
+re-identifying a reconstruction by looking at it.
 
-Trained once per (dataset, fold, sampling, model and trainer settings) and cached on disk under
-``<paths.output_dir>/examiners/``, so every attack of a sweep reuses it.
+- The **robust examiner** (``conf/examiner/``): trained on all original training images of the
+  dataset with augmentations a person shrugs off (:class:`disguisednets.augment.PersonInvariances`);
+  one per dataset × fold, whatever the scale of the run that uses it.
+- The **paper-protocol examiner**: the baseline model of the run's own scale (same images, seed,
+  model and trainer as the ``mechanism=none`` run), as the paper used it.
+
+Both are calibrated on the fixed calibration set (:mod:`disguisednets.attacks.calibration`) when
+they are made, and cached under ``paths.examiner_dir`` with their calibration. Both work on the
+dataset's own image size: images padded for a mechanism (AES: 28 → 32 px) are cropped back before
+they are examined, since the attacker knows the padding is zero.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -17,21 +27,37 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from disguisednets.attacks.calibration import calibrate
+from disguisednets.data import crop_to, load_dataset
 from disguisednets.models import build_model
 from disguisednets.training import fit_classifier
 
-__all__ = ["Examiner", "examiner_settings", "load_or_train_examiner", "save_examiner"]
+__all__ = ["Examiner", "examiner_settings", "paper_examiner", "robust_examiner", "save_examiner"]
+
+log = logging.getLogger(__name__)
+
+# Version of how examiners are made; a change retrains them (2: one global mean/std, not per pixel).
+_RECIPE = 2
 
 
 class Examiner:
-    """A trained classifier of original images with its input standardization."""
+    """A trained classifier of original images with its input standardization and image size."""
 
-    def __init__(self, model: torch.nn.Module, mean: np.ndarray, std: np.ndarray, batch_size: int = 2048):
-        self.model, self.mean, self.std, self.batch_size = model.eval(), mean, std, batch_size
+    def __init__(self, model: torch.nn.Module, mean, std, image_shape: tuple[int, int], batch_size: int = 2048,
+                 calibration: dict[str, float] | None = None, name: str = ""):
+        self.model, self.batch_size = model.eval(), batch_size
+        self.mean, self.std = np.float32(mean), np.float32(std)
+        self.image_shape, self.calibration, self.name = tuple(image_shape), dict(calibration or {}), name
+
+    def view(self, images: np.ndarray) -> np.ndarray:
+        """The images as the examiner sees them: cropped to its image size (undoing ``pad_to``)."""
+        images = np.asarray(images)
+        return images if images.shape[1:] == self.image_shape else crop_to(images, self.image_shape)
 
     @torch.no_grad()
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(N, H, W) images on the 0..255 scale → predicted classes (N,)."""
+        images = self.view(images)
         device = next(self.model.parameters()).device
         out = []
         for start in range(0, len(images), self.batch_size):  # batches, not images
@@ -42,12 +68,45 @@ class Examiner:
     def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float(np.mean(self.predict(images) == np.asarray(labels)))
 
+    @property
+    def worst_calibration(self) -> float:
+        """The lowest accuracy relative to clean (%) over the calibration perturbations."""
+        return min(v for k, v in self.calibration.items() if k != "clean")
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # atomic: parallel jobs may race
+    os.close(fd)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _digest(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _calibrate(model: torch.nn.Module, mean, std, dataset: str, data_dir) -> dict[str, float]:
+    ds = load_dataset(dataset, data_dir)
+    examiner = Examiner(model, mean, std, ds.test_images.shape[1:])
+    return calibrate(examiner.predict, ds.test_images, ds.test_labels)
+
+
+def _load(path: Path, cfg: DictConfig, model_cfg, image_shape, name: str) -> Examiner:
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(model_cfg, image_shape[0], len(saved["classes"]), seed=0)
+    model.load_state_dict(saved["state_dict"])
+    return Examiner(model, saved["mean"], saved["std"], image_shape, calibration=saved["calibration"], name=name)
+
+
+# ---------------------------------------------------------------------------------- paper protocol
 
 def examiner_settings(cfg: DictConfig) -> dict:
-    """What determines the examiner: dataset and its sampling, fold seed, model and trainer."""
+    """What determines the paper-protocol examiner: the dataset and its sampling (at its own image
+    size), fold seed, model and trainer of the run's scale."""
     d = cfg.dataset
     return {
-        "dataset": d.name, "pad_to": d.pad_to, "train_size": d.train_size, "val_size": d.val_size,
+        "recipe": _RECIPE, "dataset": d.name, "train_size": d.train_size, "val_size": d.val_size,
         "seed": int(cfg.seed),
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "trainer": {k: cfg.trainer[k] for k in ("max_epochs", "batch_size", "lr", "weight_decay",
@@ -55,37 +114,93 @@ def examiner_settings(cfg: DictConfig) -> dict:
     }
 
 
-def _cache_path(cfg: DictConfig) -> Path:
-    settings = examiner_settings(cfg)
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    return Path(cfg.paths.output_dir) / "examiners" / f"{settings['dataset']}-fold{cfg.fold}-{digest}.pt"
+def _paper_path(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.examiner_dir) / f"{cfg.dataset.name}-fold{cfg.fold}-{_digest(examiner_settings(cfg))}.pt"
 
 
-def load_or_train_examiner(cfg: DictConfig, splits) -> tuple[Examiner, str]:
-    """The cached examiner for this config, trained on ``splits`` (original images) if missing.
-    Returns the examiner and its cache file name (an id to log)."""
-    path = _cache_path(cfg)
-    image_size = splits.image_shape[0]
-    model = build_model(cfg.model, image_size, splits.n_classes, seed=int(cfg.seed))
-    if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(saved["state_dict"])
-        return Examiner(model, saved["mean"], saved["std"]), path.name
-    module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test, seed=int(cfg.seed))
-    model = module.model.cpu()
-    return Examiner(model, data.mean, data.std), save_examiner(cfg, model, data.mean, data.std)
+def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: int = 10) -> str:
+    """Cache ``model`` (trained on original images at the dataset's own size) as the paper-protocol
+    examiner of ``cfg``'s dataset and fold, with its calibration; return the cache file name.
 
-
-def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean: np.ndarray, std: np.ndarray) -> str:
-    """Cache ``model`` as the examiner of ``cfg``'s dataset and fold; return the cache file name.
-
-    The baseline run (mechanism=none) trains exactly the examiner — same images, seed, model and
-    trainer — and saves it here, so a sweep that starts with its baseline trains no extra examiner."""
-    path = _cache_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # atomic: parallel jobs may race
-    os.close(fd)
+    The baseline run (mechanism=none) trains exactly this examiner — same images, seed, model and
+    trainer — and saves it here, so a sweep that starts with its baseline trains no extra one."""
+    path = _paper_path(cfg)
+    model = model.cpu().eval()
+    calibration = _calibrate(model, mean, std, cfg.dataset.name, cfg.dataset.data_dir)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "mean": mean, "std": std, "settings": examiner_settings(cfg)}, tmp)
-    os.replace(tmp, path)
+    _atomic_save({"state_dict": state, "mean": np.float32(mean), "std": np.float32(std),
+                  "classes": list(range(classes)), "calibration": calibration,
+                  "settings": examiner_settings(cfg)}, path)
     return path.name
+
+
+def paper_examiner(cfg: DictConfig) -> Examiner:
+    """The baseline model of ``cfg``'s scale as examiner, trained (and cached) if missing."""
+    from disguisednets.pipeline import load_splits  # the grid point's sampling, without padding
+
+    path = _paper_path(cfg)
+    if not path.is_file():
+        native = copy.deepcopy(cfg)
+        OmegaConf.update(native, "dataset.pad_to", None, force_add=True)
+        splits = load_splits(native)
+        model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed))
+        module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test,
+                                         seed=int(cfg.seed))
+        save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes)
+    ds_shape = load_dataset(cfg.dataset.name, cfg.dataset.data_dir).train_images.shape[1:]
+    return _load(path, cfg, cfg.model, ds_shape, path.name)
+
+
+# ---------------------------------------------------------------------------------- robust
+
+def _robust_settings(cfg: DictConfig) -> dict:
+    e = OmegaConf.to_container(cfg.examiner, resolve=True)
+    e.pop("max_calibration_loss", None)
+    return {"recipe": _RECIPE, "dataset": cfg.dataset.name, "seed": int(cfg.seed), "examiner": e}
+
+
+def _robust_path(cfg: DictConfig) -> Path:
+    return (Path(cfg.paths.examiner_dir)
+            / f"robust-{cfg.dataset.name}-fold{cfg.fold}-{_digest(_robust_settings(cfg))}.pt")
+
+
+def robust_examiner(cfg: DictConfig) -> Examiner:
+    """The robust examiner of ``cfg``'s dataset and fold (``cfg.examiner``), trained (and cached)
+    if missing. Warns when its calibration loses more than ``examiner.max_calibration_loss`` points."""
+    from disguisednets.augment import PersonInvariances
+
+    e = cfg.examiner
+    path = _robust_path(cfg)
+    ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir)
+    shape = ds.train_images.shape[1:]
+    if not path.is_file():
+        rng = np.random.default_rng([int(cfg.seed), 3])
+        n = len(ds.train_images) if e.train_size is None else int(e.train_size)
+        idx = rng.permutation(len(ds.train_images))[:n]
+        trainer = OmegaConf.create({
+            "accelerator": "gpu" if torch.cuda.is_available() else "cpu", "devices": 1, "strategy": "auto",
+            "precision": e.precision, "channels_last": True, "max_epochs": e.max_epochs,
+            "batch_size": e.batch_size, "eval_batch_size": 2048, "lr": e.lr, "weight_decay": e.weight_decay,
+            "limit_train_batches": None, "progress_bar": bool(cfg.trainer.get("progress_bar", True)),
+        })
+        log.info("Training the robust examiner of %s fold %s on %d original images (%d epochs); cached at %s",
+                 cfg.dataset.name, cfg.fold, n, e.max_epochs, path)
+        model = build_model(e.model, shape[0], ds.n_classes, seed=int(cfg.seed))
+        a = e.augment
+        augment = PersonInvariances(p=a.p, noise=a.noise, offset=tuple(a.offset), contrast=tuple(a.contrast),
+                                    blur=a.blur, shift=a.shift)
+        module, data, _ = fit_classifier(trainer, model, (ds.train_images[idx], ds.train_labels[idx]), None,
+                                         (ds.test_images, ds.test_labels), seed=int(cfg.seed), augment=augment)
+        model = module.model.cpu().eval().to(memory_format=torch.contiguous_format)
+        calibration = calibrate(Examiner(model, data.mean, data.std, shape).predict, ds.test_images,
+                                ds.test_labels)
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        _atomic_save({"state_dict": state, "mean": data.mean, "std": data.std, "classes": list(range(ds.n_classes)),
+                      "calibration": calibration, "settings": _robust_settings(cfg)}, path)
+    examiner = _load(path, cfg, e.model, shape, path.name)
+    if 100 - examiner.worst_calibration > float(e.max_calibration_loss):
+        log.warning("The robust examiner %s loses %.1f points (relative) on its calibration set (limit %s): "
+                    "its success rates understate what a person would recognise. Calibration: %s", path.name,
+                    100 - examiner.worst_calibration, e.max_calibration_loss,
+                    json.dumps({k: round(v, 1) for k, v in examiner.calibration.items()}))
+    return examiner

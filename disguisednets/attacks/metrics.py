@@ -1,11 +1,11 @@
-"""Attack metrics (SPEC §4): success rate, hit rates, reconstruction error (MSE, SSIM)."""
+"""Attack metrics (SPEC §4): success rate, linkage rate, hit rates, reconstruction error (MSE, SSIM)."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-__all__ = ["success_rate", "mse", "ssim", "hit_rates"]
+__all__ = ["success_rate", "linkage_rate", "mse", "ssim", "hit_rates"]
 
 
 def success_rate(acc_attacked: float, acc_original: float) -> float:
@@ -13,6 +13,36 @@ def success_rate(acc_attacked: float, acc_original: float) -> float:
     if acc_original <= 0:
         raise ValueError("The examiner's accuracy on the original images is 0; the success rate is undefined.")
     return 100.0 * acc_attacked / acc_original
+
+
+def _unit_rows(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H, W) → rows centred and scaled to unit norm (float32), and which rows are not constant."""
+    x = np.asarray(images, np.float32).reshape(len(images), -1)
+    x = x - x.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    varies = norm[:, 0] > 1e-6
+    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 1e-6), varies
+
+
+def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048) -> float:
+    """Examiner-free re-identification (SPEC §4), in %: the share of reconstructed images whose own
+    original (same index) is, of all ``originals``, the one of highest normalised (Pearson)
+    correlation with them. A constant reconstruction links to nothing; chance is 100/N.
+
+    Blocks of ``chunk`` rows against all originals, one matrix product each (10,000 × 10,000 in
+    seconds)."""
+    if len(reconstructed) != len(originals):
+        raise ValueError(f"linkage_rate needs one original per reconstruction; got {len(reconstructed)} "
+                         f"reconstructions and {len(originals)} originals.")
+    if len(originals) == 0:
+        raise ValueError("linkage_rate needs at least one image.")
+    r, r_varies = _unit_rows(reconstructed)
+    o, _ = _unit_rows(originals)
+    linked = np.zeros(len(r), bool)
+    for start in range(0, len(r), chunk):  # blocks of rows, each against all originals
+        best = (r[start:start + chunk] @ o.T).argmax(axis=1)
+        linked[start:start + chunk] = best == np.arange(start, start + len(best))
+    return 100.0 * float(np.mean(linked & r_varies))
 
 
 def mse(reconstructed: np.ndarray, original: np.ndarray) -> float:
