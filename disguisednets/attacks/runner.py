@@ -153,10 +153,12 @@ def _public_images(splits, size: int | None, name: str) -> np.ndarray:
     return pool[:size]
 
 
-def score(recon: np.ndarray, originals: np.ndarray, labels: np.ndarray, robust, paper) -> dict[str, float]:
-    """Success under both examiners (%), linkage (%), SSIM and MSE, at the examiners' image size."""
+def score(recon: np.ndarray, originals: np.ndarray, labels: np.ndarray, robust, paper,
+          on_originals: tuple[float, float] | None = None) -> dict[str, float]:
+    """Success under both examiners (%), linkage (%), SSIM and MSE, at the examiners' image size.
+    ``on_originals``: the two examiners' accuracies on the originals, if already known."""
     recon_v, orig_v = robust.view(recon), robust.view(originals)
-    acc_robust, acc_paper = robust.accuracy(orig_v, labels), paper.accuracy(orig_v, labels)
+    acc_robust, acc_paper = on_originals or (robust.accuracy(orig_v, labels), paper.accuracy(orig_v, labels))
     attacked_robust, attacked_paper = robust.accuracy(recon_v, labels), paper.accuracy(recon_v, labels)
     return {
         "success_rate": success_rate(attacked_robust, acc_robust),
@@ -217,10 +219,11 @@ def run_attack(cfg: DictConfig) -> dict[str, Any]:
         recon = raw
     attack_s = time.perf_counter() - t0
 
-    metrics = {**score(recon, test_x, test_y, robust, paper), "known_pairs": float(m), "attack_time_s": attack_s,
-               **extras}
+    on_originals = (robust.accuracy(test_x, test_y), paper.accuracy(test_x, test_y))
+    metrics = {**score(recon, test_x, test_y, robust, paper, on_originals), "known_pairs": float(m),
+               "attack_time_s": attack_s, **extras}
     if cleanup is not None:
-        raw_scores = score(raw, test_x, test_y, robust, paper)
+        raw_scores = score(raw, test_x, test_y, robust, paper, on_originals)
         metrics.update({"success_rate_raw": raw_scores["success_rate"], "linkage_rate_raw": raw_scores["linkage_rate"],
                         "cleanup_sigma": cleanup.sigma, "cleanup_threshold": cleanup.threshold})
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
