@@ -2,9 +2,11 @@
 
 The data live as whole tensors (on the GPU, when training there); a batch is a slice of an
 on-device ``randperm``: no DataLoader, no workers, no per-sample Python. Standardization uses
-one mean and one standard deviation of the *disguised training* split only (SPEC §2–§3): per-pixel
-statistics would divide near-constant pixels (MNIST's borders, std < 1 grey level) by almost
-nothing, so that a change a person cannot see there decides the prediction.
+statistics of the *disguised training* split only (SPEC §2–§3): each pixel's mean is subtracted and
+everything is divided by one standard deviation. A per-pixel standard deviation would divide
+near-constant pixels (MNIST's borders, std < 1 grey level) by almost nothing, so that a change a
+person cannot see there decides the prediction; the per-pixel mean removes what is constant at a
+position (AES's encrypted background) without amplifying anything.
 """
 
 from __future__ import annotations
@@ -70,17 +72,15 @@ class TensorLoader:
 
 
 def standardization(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One mean and one standard deviation over all pixels of the training images (N, H, W), as
-    0-d float32 arrays (a constant training set gets std 1)."""
+    """The training images' (N, H, W) per-pixel mean (H, W) and one standard deviation of all
+    pixels around it (a 0-d array), float32; a constant training set gets std 1."""
     x = np.asarray(train_images)
-    n = x.size
-    if n == 0:
+    if x.size == 0:
         raise ValueError("Cannot standardize an empty training set.")
-    total = float(np.sum(x, dtype=np.float64))
-    mean = total / n
-    var = max(float(np.sum(np.square(x, dtype=np.float64))) / n - mean * mean, 0.0)  # no float64 copy
+    mean = np.mean(x, axis=0, dtype=np.float64)
+    var = max(float(np.mean(np.square(x, dtype=np.float64))) - float(np.mean(np.square(mean))), 0.0)
     std = var ** 0.5 if var > 1e-12 else 1.0
-    return np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    return mean.astype(np.float32), np.asarray(std, np.float32)
 
 
 class DisguisedDataModule(pl.LightningDataModule):
@@ -212,9 +212,11 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
     data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
                                device=device, seed=int(seed))
     if augment is not None:
-        mean, std = float(data.mean), float(data.std)
-        raw_augment = augment
-        augment = lambda z: (raw_augment(z * std + mean) - mean) / std  # noqa: E731
+        std, raw_augment = float(data.std), augment
+
+        def augment(z):  # standardized batch → 0..255 scale → perturbed → standardized
+            mean = torch.as_tensor(data.mean, device=z.device)
+            return (raw_augment(z * std + mean) - mean) / std
     module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs, augment=augment)
     module.device_info = run  # what the run actually used (a GPU config may have fallen back)
     limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}

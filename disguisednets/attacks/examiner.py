@@ -36,8 +36,8 @@ __all__ = ["Examiner", "examiner_settings", "paper_examiner", "robust_examiner",
 
 log = logging.getLogger(__name__)
 
-# Version of how examiners are made; a change retrains them (2: one global mean/std, not per pixel).
-_RECIPE = 2
+# Version of how examiners are made; a change retrains them (3: per-pixel mean, one global std).
+_RECIPE = 3
 
 
 class Examiner:
@@ -46,7 +46,7 @@ class Examiner:
     def __init__(self, model: torch.nn.Module, mean, std, image_shape: tuple[int, int], batch_size: int = 2048,
                  calibration: dict[str, float] | None = None, name: str = ""):
         self.model, self.batch_size = model.eval(), batch_size
-        self.mean, self.std = np.float32(mean), np.float32(std)
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         self.image_shape, self.calibration, self.name = tuple(image_shape), dict(calibration or {}), name
 
     def view(self, images: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: i
     model = model.cpu().eval()
     calibration = _calibrate(model, mean, std, cfg.dataset.name, cfg.dataset.data_dir)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _atomic_save({"state_dict": state, "mean": np.float32(mean), "std": np.float32(std),
+    _atomic_save({"state_dict": state, "mean": np.asarray(mean, np.float32), "std": np.asarray(std, np.float32),
                   "classes": list(range(classes)), "calibration": calibration,
                   "settings": examiner_settings(cfg)}, path)
     return path.name
