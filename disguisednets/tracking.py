@@ -198,6 +198,8 @@ def run_name(cfg: DictConfig) -> str:
         parts.append(attack.name)
         if attack.get("form", "inverse") != "inverse":
             parts.append(attack.form)
+        if attack.get("miss_fill", "mode") != "mode":
+            parts.append(f"fill-{attack.miss_fill}")
         if attack.get("cleanup", True) is False:
             parts.append("raw")
         parts.append(f"m{attack.get('known_pairs')}")

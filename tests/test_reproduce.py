@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 
 from disguisednets.pipeline import build_key, run
 from disguisednets.report import write_paper_report
-from disguisednets.tracking import config_digest
+from disguisednets.tracking import config_digest, run_name
 from tests.conftest import CONF, compose_config, multirun
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
@@ -27,7 +27,7 @@ def _grid(experiment: str, scale: str = "cpu") -> list[list[str]]:
 def test_every_grid_point_composes_and_has_a_key(experiment):
     points = _grid(experiment)
     assert len(points) >= 2
-    digests = set()
+    digests, names = set(), set()
     for point in points:
         cfg = compose_config([f"experiment={experiment}", *point])
         assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10")
@@ -36,7 +36,9 @@ def test_every_grid_point_composes_and_has_a_key(experiment):
         key = build_key(cfg, (size, size), 10)
         assert (key is None) == (cfg.mechanism.name == "none")
         digests.add(config_digest(cfg))
+        names.add(run_name(cfg))
     assert len(digests) == len(points), "two grid points would share one result"
+    assert len(names) == len(points), "two grid points would share one run name (the report keeps one)"
 
 
 def test_scales_set_model_trainer_data_and_folds():
