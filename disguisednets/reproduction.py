@@ -349,7 +349,8 @@ def fig8(runs: Runs, reference: Runs | None = None):
         ax.set(xscale="log", xlabel="known pairs m", ylabel="success / linkage (%)", title=title, ylim=(0, 105))
         twin.set(ylabel="hit rate (%)", ylim=(0, 105))
         handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-        ax.legend(handles, [h.get_label() for h in handles], fontsize=6, loc="center right")
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=6, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.2), ncol=2)  # below the axes: the curves fill the plot
     return fig
 
 
