@@ -26,6 +26,8 @@ __all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classi
 
 log = logging.getLogger(__name__)
 
+SCHEDULES = ("cosine", "onecycle")
+
 
 class TensorLoader:
     """Batches of (images, labels) sliced from tensors that already sit on their device.
@@ -126,10 +128,13 @@ class ImageClassifier(pl.LightningModule):
     """Cross-entropy training of any image classifier; logs loss and accuracy per epoch."""
 
     def __init__(self, model: nn.Module, lr: float = 1e-3, weight_decay: float = 5e-4, max_epochs: int = 10,
-                 augment=None):
+                 augment=None, schedule: str = "cosine"):
         super().__init__()
+        if schedule not in SCHEDULES:
+            raise ValueError(f"Unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}.")
         self.model, self.lr, self.weight_decay, self.max_epochs = model, lr, weight_decay, max_epochs
         self.augment = augment  # a callable on (standardized) training batches, or None
+        self.schedule = schedule
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -158,7 +163,14 @@ class ImageClassifier(pl.LightningModule):
         self._step(batch, "test")
 
     def configure_optimizers(self):
+        """AdamW; ``cosine``: cosine decay per epoch from ``lr``; ``onecycle``: per step, warm-up over
+        the first 25% of the steps to ``lr``, then cosine annealing to ~0 (Smith's one-cycle)."""
         opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if self.schedule == "onecycle":
+            steps = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.25,
+                                                        div_factor=25.0, final_div_factor=1e3)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.max_epochs))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
@@ -217,7 +229,8 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
         def augment(z):  # standardized batch → 0..255 scale → perturbed → standardized
             mean = torch.as_tensor(data.mean, device=z.device)
             return (raw_augment(z * std + mean) - mean) / std
-    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs, augment=augment)
+    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs, augment=augment,
+                             schedule=str(t.get("schedule") or "cosine"))
     module.device_info = run  # what the run actually used (a GPU config may have fallen back)
     limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
     trainer = pl.Trainer(

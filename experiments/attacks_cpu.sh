@@ -13,8 +13,8 @@ run mechanism=rmt noise=uniform attack=regression attack.form=forward attack.kno
 # direct re-identification
 run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
 # level (a): no known pairs
-run mechanism=aes_ecb attack=frequency mechanism.unit=16,2
-run mechanism=aes_ecb attack=frequency mechanism.unit=2 noise=salt_and_pepper   # the Table II AES setting
+run mechanism=aes_ecb attack=frequency mechanism.unit=16,2 dataset.train_size=45000
+run mechanism=aes_ecb attack=frequency mechanism.unit=2 noise=salt_and_pepper dataset.train_size=45000  # the Table II AES setting
 run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
 run mechanism=permutation attack=jigsaw dataset.train_size=45000
 # sanity: every attack on undisguised images must (nearly) succeed

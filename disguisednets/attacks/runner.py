@@ -140,6 +140,10 @@ def attacker_cleanup(name: str, view: AttackerView, a: DictConfig, raw: np.ndarr
                            fitted_on=f"cross-fitted reconstructions of the {m} known pairs")
     if m >= 1:
         return prior_cleanup(raw, known_plain, fitted_on=f"the background share of the {m} known original(s)")
+    if public is None or len(public) == 0:
+        raise ValueError(f"The {name} attack's clean-up needs public images (training images outside the owner's "
+                         "sample), but the owner's sample takes every training image. Set dataset.train_size "
+                         "(e.g. dataset.train_size=45000), or attack.cleanup=false to score the raw map.")
     return prior_cleanup(raw, public, fitted_on="the background share of public images")
 
 
@@ -222,9 +226,10 @@ def run_attack(cfg: DictConfig) -> dict[str, Any]:
     on_originals = (robust.accuracy(test_x, test_y), paper.accuracy(test_x, test_y))
     metrics = {**score(recon, test_x, test_y, robust, paper, on_originals), "known_pairs": float(m),
                "attack_time_s": attack_s, **extras}
-    if cleanup is not None:
-        raw_scores = score(raw, test_x, test_y, robust, paper, on_originals)
-        metrics.update({"success_rate_raw": raw_scores["success_rate"], "linkage_rate_raw": raw_scores["linkage_rate"],
+    if cleanup is not None:  # the raw map, under the robust examiner and linkage only
+        raw_v = robust.view(raw)
+        metrics.update({"success_rate_raw": success_rate(robust.accuracy(raw_v, test_y), on_originals[0]),
+                        "linkage_rate_raw": linkage_rate(raw_v, robust.view(test_x)),
                         "cleanup_sigma": cleanup.sigma, "cleanup_threshold": cleanup.threshold})
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
     metrics["examiner_calib_worst"] = robust.worst_calibration

@@ -105,9 +105,11 @@ class BlockMechanism:
         return _map_chunks(self._restore_chunk, disguised, self._chunk_size())
 
     def _disguise_chunk(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        noisy = apply_noise(images, self.key.spec["noise"], rng)
-        perm = self.key.array("permutation")
-        blocks = B.gather_blocks(noisy, self.key.block_size, perm)  # output order, block-major
+        noise, perm = self.key.spec["noise"], self.key.array("permutation")
+        if noise["kind"] == "uniform":  # i.i.d. per pixel: added after the (narrow, uint8) block gather
+            blocks = apply_noise(B.gather_blocks(images, self.key.block_size, perm), noise, rng)
+        else:
+            blocks = B.gather_blocks(apply_noise(images, noise, rng), self.key.block_size, perm)  # block-major
         return B.scatter_blocks(self._transform(blocks, perm, rng), self.key.image_shape)
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:

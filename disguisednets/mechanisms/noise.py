@@ -10,7 +10,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["NOISE_KINDS", "make_noise_spec", "apply_noise", "uniform_noise", "salt_and_pepper"]
+__all__ = ["NOISE_KINDS", "make_noise_spec", "apply_noise", "uniform_noise", "salt_and_pepper",
+           "bernoulli_positions"]
 
 NOISE_KINDS = ("none", "uniform", "salt_and_pepper")
 
@@ -36,19 +37,48 @@ def make_noise_spec(noise: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def uniform_noise(images: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
-    """X + Δ with Δ ~ U(0, level) per pixel, float32."""
-    noise = rng.random(images.shape, dtype=np.float32)
-    noise *= np.float32(level)
+    """X + Δ per pixel, float32, with Δ uniform on 65,536 equally spaced values from 0 to ``level``
+    (mean level/2, variance within 0.01% of level²/12; the spacing, level/65,535, is far below one
+    grey level). Sixteen raw random bits per pixel: a quarter of the draws of float32 uniforms."""
+    n = int(np.prod(images.shape))
+    bits = rng.bit_generator.random_raw(-(-n // 4)).view(np.uint16)[:n].reshape(images.shape)
+    noise = np.multiply(bits, np.float32(level / 65535), dtype=np.float32)
     noise += images
     return noise
 
 
+# Above this rate drawing every pixel's coin is cheaper than drawing the gaps between hits.
+_DENSE_RATE = 0.2
+
+
+def bernoulli_positions(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices in 0..n-1 of independent Bernoulli(``rate``) successes, in O(n·rate) work for
+    small rates: the gaps between successes of a Bernoulli process are Geometric(rate), so the
+    positions are the cumulative sums of geometric draws (exact, not an approximation)."""
+    if rate <= 0 or n == 0:
+        return np.zeros(0, np.int64)
+    if rate >= _DENSE_RATE:
+        return np.flatnonzero(rng.random(n) < rate)
+    expected = n * rate
+    parts, last = [], -1
+    while True:  # one draw almost always covers all n; a loop over draws, not pixels
+        gaps = rng.geometric(rate, size=int(expected + 6 * np.sqrt(expected) + 16))
+        pos = last + np.cumsum(gaps)
+        parts.append(pos[pos < n])
+        if pos[-1] >= n:
+            return np.concatenate(parts)
+        last = int(pos[-1])
+        expected = (n - 1 - last) * rate
+
+
 def salt_and_pepper(images: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
-    """Each pixel, with probability ``rate``, becomes 0 or 255 (50/50); dtype kept."""
-    u = rng.random(images.shape, dtype=np.float32)
-    pepper = u < np.float32(rate / 2)
-    salt = (u < np.float32(rate)) & ~pepper
-    return np.where(salt, images.dtype.type(255), np.where(pepper, images.dtype.type(0), images))
+    """Each pixel, independently with probability ``rate``, becomes 0 or 255 (50/50); dtype kept.
+    Only the hit pixels are drawn (:func:`bernoulli_positions`), so 2% noise costs a copy."""
+    out = np.array(images, copy=True, order="C")
+    flat = out.reshape(-1)
+    hits = bernoulli_positions(flat.size, float(rate), rng)
+    flat[hits] = np.where(rng.random(hits.size) < 0.5, 255, 0).astype(out.dtype)
+    return out
 
 
 def apply_noise(images: np.ndarray, spec: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
