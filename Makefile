@@ -1,5 +1,6 @@
 # DisguisedNets — set-up and main jobs. `make reproduce` and `make test` do all set-up themselves.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+SCALE  ?=
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -18,12 +19,22 @@ install: $(STAMP)
 data: install
 	$(PY) -m disguisednets.data fetch mnist fashion
 
-## reproduce: CPU-scale Table II (both datasets, 2 folds), logged to MLflow; writes results/table2.md, gallery.png
+## reproduce: Table II (both datasets), logged to MLflow; writes results/table2.md, gallery.png and prints the
+## table. Paper scale (5 folds, full AlexNet) where a CUDA device is visible, else CPU scale (2 folds, about
+## 17 minutes on 2 cores); force one with `make reproduce SCALE=cpu`.
 reproduce: data
-	$(PY) experiments/run.py --multirun experiment=table2
+	@scale="$(SCALE)"; \
+	if [ -z "$$scale" ]; then \
+	  if $(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then \
+	    scale=paper; echo "make reproduce: a CUDA device is visible: scale=paper (5 folds, full AlexNet)"; \
+	  else \
+	    scale=cpu; echo "make reproduce: no CUDA device: scale=cpu (2 folds; make reproduce SCALE=paper for the GPU configs)"; \
+	  fi; \
+	fi; \
+	$(PY) experiments/run.py --multirun experiment=table2 scale=$$scale
 	$(PY) -m disguisednets.report paper --only table2 gallery
 
-## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 32 minutes on 2 cores)
+## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 40 minutes on 2 cores)
 figures: data
 	$(PY) experiments/run.py --multirun experiment=fig6 scale.folds=0
 	$(PY) experiments/run.py --multirun experiment=fig7 scale.folds=0

@@ -151,6 +151,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             mlflow.set_tag("paper_examiner", save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes))
         mlflow.set_tag("device", "cpu (fallback: no CUDA device)" if module.device_info["fallback"]
                        else str(module.device))
+        mlflow.set_tag("precision", module.device_info["precision"])  # what ran (trainer.precision may say auto)
         mlflow.log_metrics(metrics)
         metrics["run_id"] = active.info.run_id
     return metrics

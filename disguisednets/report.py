@@ -211,9 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     uri = default_uri(args.output_dir, args.tracking_uri)
     if args.cmd == "paper":
         command = "python -m disguisednets.report paper" + (f" --only {' '.join(args.only)}" if args.only else "")
-        if not write_paper_report(uri, args.results_dir, args.only, command):
+        written = write_paper_report(uri, args.results_dir, args.only, command)
+        if not written:
             print("Nothing written: no runs for what was asked.")
             return 1
+        table2 = Path(args.results_dir) / "table2.md"
+        if table2 in written:  # the main result, on the terminal too
+            print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
         return 0

@@ -167,8 +167,9 @@ class ImageClassifier(pl.LightningModule):
         the first 25% of the steps to ``lr``, then cosine annealing to ~0 (Smith's one-cycle)."""
         opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if self.schedule == "onecycle":
-            steps = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.25,
+            steps = int(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1
+            # torch's one-cycle needs ≥ 2 steps per phase; a smoke run of a few steps sees the warm-up only
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=max(steps, 8), pct_start=0.25,
                                                         div_factor=25.0, final_div_factor=1e3)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.max_epochs))

@@ -73,9 +73,9 @@ def test_robust_examiner_keeps_its_accuracy_on_every_calibration_perturbation(ex
     assert 100 * acc / (cal["clean"] / 100) == pytest.approx(cal["noise_0_100"], abs=1e-6)
 
 
-def test_robust_examiner_is_one_per_dataset_and_fold_whatever_the_scale(examiner, shared_examiners):
+def test_robust_examiner_is_one_per_dataset_whatever_the_fold_and_scale(examiner, shared_examiners):
     before = sorted(shared_examiners.glob("robust-*.pt"))
-    for overrides in (["scale=toy"], ["scale=cpu", "mechanism=aes_ecb"], ["dataset.train_size=500"]):
+    for overrides in (["scale=toy"], ["scale=cpu", "mechanism=aes_ecb"], ["dataset.train_size=500"], ["fold=1"]):
         again = robust_examiner(compose_config(overrides))
         assert again.name == examiner.name
     assert sorted(shared_examiners.glob("robust-*.pt")) == before  # loaded, never retrained

@@ -104,3 +104,17 @@ def test_empty_batches_keep_their_shape():
     y = mech.disguise(np.zeros((0, 28, 28), np.uint8))
     assert y.shape == (0, 28, 28) and y.dtype == np.float32
     assert mech.restore(y).shape == (0, 28, 28)
+
+
+def test_gaussian_keys_are_well_conditioned_and_restore_exactly_from_float32():
+    """The Gaussian tail is heavy: unbounded, about 2% of flat 49×49 keys could not restore their own
+    images from float32 to the grey level (measured: 5 of 300)."""
+    from disguisednets.mechanisms.rmt import MAX_CONDITION_PER_DIM
+
+    x = np.random.default_rng(0).integers(0, 256, (12, 28, 28)).astype(np.uint8)
+    for seed in range(40):
+        key = generate_key("rmt", (28, 28), 7, seed=seed, kind="gaussian", mode="flat")
+        r = key.array("matrices")
+        assert np.linalg.cond(r).max() <= MAX_CONDITION_PER_DIM * 49
+        mech = make_mechanism(key)
+        np.testing.assert_array_equal(np.rint(mech.restore(mech.disguise(x).astype(np.float32))), x)

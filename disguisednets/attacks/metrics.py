@@ -51,20 +51,26 @@ def mse(reconstructed: np.ndarray, original: np.ndarray) -> float:
 
 
 def ssim(reconstructed: np.ndarray, original: np.ndarray, data_range: float = 255.0, window: int = 7) -> float:
-    """Mean structural similarity (Wang et al. 2004) over (N, H, W) images, uniform 7×7 window."""
-    x = np.asarray(reconstructed, np.float64)
-    y = np.asarray(original, np.float64)
+    """Mean structural similarity (Wang et al. 2004) over (N, H, W) images, uniform 7×7 window.
+
+    float32 on pixels centred at mid-range (local variances are shift-invariant; the means get the
+    shift back), so that E[x²] − E[x]² loses nothing that matters against c2."""
+    mid = np.float32(data_range / 2)
+    x = np.asarray(reconstructed, np.float32) - mid
+    y = np.asarray(original, np.float32) - mid
     size = (1, window, window)
     mx, my = uniform_filter(x, size), uniform_filter(y, size)
     n = window * window
-    cov = n / (n - 1)  # unbiased local (co)variances, as in the reference implementation
+    cov = np.float32(n / (n - 1))  # unbiased local (co)variances, as in the reference implementation
     vx = cov * (uniform_filter(x * x, size) - mx * mx)
     vy = cov * (uniform_filter(y * y, size) - my * my)
     vxy = cov * (uniform_filter(x * y, size) - mx * my)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mx += mid
+    my += mid
+    c1, c2 = np.float32((0.01 * data_range) ** 2), np.float32((0.03 * data_range) ** 2)
     s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     pad = window // 2
-    return float(s[:, pad:-pad or None, pad:-pad or None].mean())
+    return float(s[:, pad:-pad or None, pad:-pad or None].mean(dtype=np.float64))
 
 
 def hit_rates(hits: np.ndarray, foreground: np.ndarray) -> dict[str, float]:
