@@ -165,7 +165,8 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
         else:
             print(f"table2: no runs yet; run: {SWEEP_COMMANDS['table2']}")
     for name in (n for n in FIGURES if n in only):
-        fig = FIGURES[name](load_runs(client, name), table2 if len(table2) else None)
+        fig = FIGURES[name](load_runs(client, name), table2 if len(table2) else None,
+                            others=lambda experiment: load_runs(client, experiment))
         if fig is None:
             print(f"{name}: no runs yet; run: {SWEEP_COMMANDS[name]}")
             continue

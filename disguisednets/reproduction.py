@@ -288,7 +288,7 @@ def _scale_note(runs: list) -> str:
             f"{_folds(runs)} fold(s)")
 
 
-def fig6(runs: Runs, reference: Runs | None):
+def fig6(runs: Runs, reference: Runs | None, others: Callable[[str], Runs] | None = None):
     trained = runs.select(mechanism="aes_ecb", attack="")
     if not trained:
         return None
@@ -305,7 +305,7 @@ def fig6(runs: Runs, reference: Runs | None):
     return fig
 
 
-def fig7(runs: Runs, reference: Runs | None):
+def fig7(runs: Runs, reference: Runs | None, others: Callable[[str], Runs] | None = None):
     trained = runs.select(mechanism="rmt", attack="")
     if not trained:
         return None
@@ -346,7 +346,7 @@ def _attack_lines(ax, runs, x_of, suffix: str = "", **style) -> None:
     _plot(ax, runs, x_of, "linkage_rate", "linkage rate (no examiner)" + suffix, color="C4", **style)
 
 
-def fig8(runs: Runs, reference: Runs | None = None):
+def fig8(runs: Runs, reference: Runs | None = None, others: Callable[[str], Runs] | None = None):
     attacked = runs.select(attack="codebook")
     if not attacked:
         return None
@@ -372,24 +372,35 @@ def fig8(runs: Runs, reference: Runs | None = None):
     return fig
 
 
-def fig9(runs: Runs, reference: Runs | None = None):
+def fig9(runs: Runs, reference: Runs | None = None, others: Callable[[str], Runs] | None = None):
+    """The noise rate p = 0 is not run again (conf/experiment/fig9.yaml): its accuracy is Fig 6's
+    noiseless 8×8-block training and its attack Fig 8's codebook attack with m = 20 (exact form,
+    misses → most frequent unit), the same grid points; ``others`` loads those experiments."""
     sel = runs.select(mechanism="aes_ecb")
     if not sel:
         return None
     fig, axes = _new_figure(2, CAPTIONS["fig9"], "Fig 9: AES-ECB with salt-and-pepper noise" + _scale_note(sel))
     rate = lambda r: 100 * float(r.data.params.get("noise.rate", 0))  # noqa: E731
+    noiseless = {"mechanism": "aes_ecb", "noise.kind": "none", "mechanism.block_size": "8",
+                 "mechanism.form": lambda v: v in ("", "exact")}
     for ax, u, title in ((axes[0], "16", "16-pixel units"), (axes[1], "2", "2-pixel units")):
         trained = runs.select(mechanism="aes_ecb", attack="", **{"mechanism.unit": u})
         attacked = runs.select(mechanism="aes_ecb", attack="codebook", **{"mechanism.unit": u})
-        m = f", m = {int(attacked[0].data.metrics['known_pairs'])}" if attacked else ""
+        m = int(attacked[0].data.metrics["known_pairs"]) if attacked else None
+        if others is not None:  # p = 0 from Figs 6 and 8
+            trained = trained + others("fig6").select(attack="", **{"mechanism.unit": u}, **noiseless)
+            if m is not None:
+                attacked = attacked + others("fig8").select(
+                    attack="codebook", **{"mechanism.unit": u, "attack.known_pairs": str(m),
+                                          "attack.miss_fill": "mode"}, **noiseless)
         _plot(ax, trained, rate, "test_acc", "model accuracy", 100, color="k")
-        _attack_lines(ax, attacked, rate, f" (codebook{m})")
+        _attack_lines(ax, attacked, rate, f" (codebook, m = {m})" if m is not None else "")
         ax.set(xlabel="salt-and-pepper noise rate p (%)", ylabel="%", title=title, ylim=(0, 105))
         ax.legend(fontsize=8)
     return fig
 
 
-def fig10(runs: Runs, reference: Runs | None = None):
+def fig10(runs: Runs, reference: Runs | None = None, others: Callable[[str], Runs] | None = None):
     direct = runs.select(mechanism="rmt", attack="direct")
     regression = runs.select(mechanism="rmt", attack="regression")
     if not direct and not regression:

@@ -80,20 +80,24 @@ class PrepareTrackingStore(Callback):
         prepare_store(config)
 
 
+# What counts as the code of a run: an edit elsewhere (results/, README) is not a new code version,
+# so that the report writing results/ does not stop the next sweep from resuming.
+CODE_PATHS = ("disguisednets", "conf", "experiments", "pyproject.toml")
+
+
 @functools.cache
 def git_commit() -> str:
     """The code version: the commit, plus ``-dirty-<hash of the diff>`` for uncommitted changes to
-    tracked files and new, not ignored files of the code and configs (so two different dirty trees
-    never count as the same code). Read once per
+    the code and configs (``CODE_PATHS``), tracked or new and not ignored (so two different dirty
+    trees never count as the same code). Read once per
     process: the code a process runs is what it imported, even if the tree changes mid-sweep."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        diff = subprocess.run(["git", "diff", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, timeout=30,
-                              check=True).stdout
-        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z", "--",
-                                    "disguisednets", "conf", "experiments"], cwd=PROJECT_ROOT,
-                                   capture_output=True, timeout=30, check=True).stdout
+        diff = subprocess.run(["git", "diff", "HEAD", "--", *CODE_PATHS], cwd=PROJECT_ROOT, capture_output=True,
+                              timeout=30, check=True).stdout
+        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z", "--", *CODE_PATHS],
+                                   cwd=PROJECT_ROOT, capture_output=True, timeout=30, check=True).stdout
         for name in sorted(n for n in untracked.decode().split("\0") if n):  # new code files count too
             diff += name.encode() + (PROJECT_ROOT / name).read_bytes()
         return sha + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:8]}" if diff.strip() else "")

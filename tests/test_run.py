@@ -104,3 +104,29 @@ def test_a_run_leaves_the_next_run_its_own_store(tmp_path, monkeypatch):
     for store, run_id in (("a", first["run_id"]), ("b", second["run_id"])):
         client = MlflowClient(f"sqlite:///{tmp_path / store / 'mlflow.db'}")
         assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_code_version_ignores_results_and_docs_but_not_code(tmp_path):
+    """The report rewrites results/ after a sweep; that must not make the code "dirty" (a dirty
+    version would stop the next `make reproduce` from resuming)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+
+    def version() -> str:
+        code = "from disguisednets.tracking import git_commit; print(git_commit())"
+        return subprocess.run([sys.executable, "-c", code], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    clean = version()
+    assert "dirty" not in clean and not clean.startswith("unknown")
+    (clone / "results").mkdir(exist_ok=True)
+    (clone / "results" / "table2.md").write_text("rewritten by the report\n")
+    (clone / "README.md").write_text("edited\n")
+    assert version() == clean
+    (clone / "conf" / "config.yaml").write_text((clone / "conf" / "config.yaml").read_text() + "\n# edited\n")
+    assert version().startswith(clean + "-dirty-")
