@@ -34,7 +34,7 @@ reproduce: data
 	$(PY) experiments/run.py --multirun experiment=table2 scale=$$scale
 	$(PY) -m disguisednets.report paper --only table2 gallery
 
-## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 40 minutes on 2 cores)
+## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 44 minutes on 2 cores after make reproduce)
 figures: data
 	$(PY) experiments/run.py --multirun experiment=fig6 scale.folds=0
 	$(PY) experiments/run.py --multirun experiment=fig7 scale.folds=0
