@@ -186,3 +186,29 @@ def test_person_invariances_keep_shape_and_dtype_and_perturb_per_image():
     assert torch.equal(shifted.sum((1, 2, 3)) > 0, torch.ones(64, dtype=torch.bool))
     moved = (shifted != x).flatten(1).any(1)
     assert 0.7 < moved.float().mean() < 1.0   # 8 of 9 offsets move the square
+
+
+def test_memoized_predictions_follow_the_images_not_the_object():
+    """The examiner keeps its latest predictions (a sweep scores the same originals in every run):
+    equal images come from the memo, a changed image is predicted afresh."""
+    from disguisednets.attacks.examiner import Examiner
+
+    calls = []
+
+    class Counting(torch.nn.Module):  # class scores = the mean of a few pixels: predictions follow images
+        def forward(self, x):
+            calls.append(len(x))
+            return torch.stack([x[:, 0, 10 + k, 10:18].mean(1) for k in range(10)], dim=1)
+
+    ex = Examiner(Counting(), 0.0, 50.0, (28, 28))
+    x = np.random.default_rng(0).integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    first = ex.predict(x)
+    assert len(calls) == 1
+    first[:] = -1                                   # a caller's edit must not reach the memo
+    again = ex.predict(x.copy())
+    assert len(calls) == 1 and again.min() >= 0
+    y = x.copy()
+    y[:, 10:20, 10:18] = 255 - y[:, 10:20, 10:18]
+    pred_y = ex.predict(y)
+    assert len(calls) == 2 and not np.array_equal(pred_y, again)
+    np.testing.assert_array_equal(pred_y, ex.predict(y))
