@@ -1,4 +1,4 @@
-"""Augmentations a person shrugs off (SPEC §4, the robust examiner): additive noise, an intensity
+"""Augmentations a person shrugs off (docs/method.md §4, the robust examiner): additive noise, an intensity
 offset, a contrast change, a blur and a one-pixel shift, drawn afresh for every image of every
 batch. Torch on whole batches: every operation is one tensor op over the batch (the shift is one
 masked copy per offset, nine in all), never a loop over images. Images are on the 0..255 scale;

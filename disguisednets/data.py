@@ -1,6 +1,6 @@
-"""Real data: IDX files, their sources and checksums (SPEC §1).
+"""Real data: IDX files, their sources and checksums (docs/method.md §1).
 
-The core reads arrays; the sources are tried in SPEC §1's order:
+The core reads arrays; the sources are tried in docs/method.md §1's order:
 
 1. an explicit data dir (argument, config ``dataset.data_dir`` or ``$DISGUISEDNETS_DATA``);
 2. the project's cache (``$DISGUISEDNETS_CACHE``, default ``~/.cache/disguisednets``);
@@ -280,7 +280,7 @@ def _check_name(name: str) -> None:
 
 def locate(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
            mirrors: bool = True) -> dict[str, Path]:
-    """Find the four files of ``name`` in SPEC §1's order; raise one error listing what was tried."""
+    """Find the four files of ``name`` in docs/method.md §1's order; raise one error listing what was tried."""
     _check_name(name)
     tried = []
     explicit = os.environ.get("DISGUISEDNETS_DATA") if data_dir is None else data_dir

@@ -1,4 +1,4 @@
-"""The secret key K of a disguise (SPEC §2, "The key").
+"""The secret key K of a disguise (docs/method.md §2, "The key").
 
 A key is a non-secret *spec* (mechanism, image shape, block size, noise, mechanism settings)
 plus secret arrays (block permutation, label map, per-block matrices or AES keys). Keys are

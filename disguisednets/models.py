@@ -1,4 +1,4 @@
-"""AlexNet adapted to 28/32 px grayscale images (SPEC §3).
+"""AlexNet adapted to 28/32 px grayscale images (docs/method.md §3).
 
 Five conv layers and three fully connected layers with ReLU, max-pooling and dropout, as in
 AlexNet (Krizhevsky et al.), with kernels and strides sized for small images. ``width`` scales

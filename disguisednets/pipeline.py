@@ -1,4 +1,4 @@
-"""One grid point end to end (SPEC §2–§3): load → sample → disguise → train → test → log.
+"""One grid point end to end (docs/method.md §2–§3): load → sample → disguise → train → test → log.
 
 Kept apart from ``experiments/run.py`` so that the tests and other entry points call the same
 function with a composed config.
@@ -145,7 +145,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         }
         if active is None:
             return metrics
-        if key is None and not cfg.dataset.pad_to:  # the baseline is the paper-protocol examiner (SPEC §4)
+        if key is None and not cfg.dataset.pad_to:  # the baseline is the paper-protocol examiner (docs/method.md §4)
             from disguisednets.attacks.examiner import save_examiner
 
             mlflow.set_tag("paper_examiner", save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes))

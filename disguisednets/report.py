@@ -1,4 +1,4 @@
-"""Tables and figures read back from MLflow, set beside the paper's numbers (SPEC §5).
+"""Tables and figures read back from MLflow, set beside the paper's numbers (docs/method.md §5).
 
     python -m disguisednets.report paper                       # results/table2.md, fig6–10.png, gallery.png
     python -m disguisednets.report summary --experiment table2  # accuracy per dataset and mechanism
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "
-                "on the original test images (SPEC §4), under the robust examiner and the paper-protocol one (the "
+                "on the original test images (docs/method.md §4), under the robust examiner and the paper-protocol one (the "
                 "baseline model of the run's scale). Linkage = share of reconstructions whose own original is the "
                 "most correlated original test image (no examiner). Raw map: the scores before the attacker's "
                 "clean-up. Hit rates: codebook lookups found, over all units and over units whose original pixels "

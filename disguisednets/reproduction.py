@@ -1,4 +1,4 @@
-"""Table II and Figures 6–10, read back from the MLflow runs and set beside the paper (SPEC §5).
+"""Table II and Figures 6–10, read back from the MLflow runs and set beside the paper (docs/method.md §5).
 
     python -m disguisednets.report paper                 # every table and figure with runs
     python -m disguisednets.report paper --only table2
@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 
 __all__ = ["PAPER_TABLE2", "CAPTIONS", "Runs", "load_runs", "table2_markdown", "FIGURES", "gallery_figure"]
 
-# Paper, Table II (SPEC §5): (mean, std) in %.
+# Paper, Table II (docs/method.md §5): (mean, std) in %.
 PAPER_TABLE2: dict[str, dict[str, tuple[float, float]]] = {
     "mnist": {"rmt": (96.6, 0.4), "aes_ecb": (91.6, 1.1), "none": (96.7, 0.2),
               "rmt_attack": (9.29, 3.3), "aes_ecb_attack": (37.3, 0.9), "none_attack": (96.7, 0.2)},
@@ -99,7 +99,7 @@ def _folds(runs: Iterable) -> int:
 
 # The attack cells of Table II: (label, mechanism, attack, extra filters, paper key or None).
 TABLE2_ATTACKS = [
-    ("RMT: regression, inverse fit (SPEC), m = 20", "rmt", "regression", {"attack.form": "inverse", "attack.known_pairs": "20"}, "rmt_attack"),
+    ("RMT: regression, inverse fit (docs/method.md §4), m = 20", "rmt", "regression", {"attack.form": "inverse", "attack.known_pairs": "20"}, "rmt_attack"),
     ("RMT: regression, paper's forward fit, m = 20", "rmt", "regression", {"attack.form": "forward", "attack.known_pairs": "20"}, "rmt_attack"),
     ("RMT: regression, inverse fit, m = 1", "rmt", "regression", {"attack.form": "inverse", "attack.known_pairs": "1"}, None),
     ("RMT: direct re-identification, m = 0", "rmt", "direct", {}, None),
@@ -194,7 +194,7 @@ def table2_markdown(runs: Runs, command: str) -> str:
         "## Attacks (%)", "",
         *attacks, "",
         "Success = 100 × examiner accuracy on the reconstructed (or, for direct re-identification, disguised) "
-        "test images / its accuracy on the original test images (SPEC §4), under two examiners: the **robust** "
+        "test images / its accuracy on the original test images (docs/method.md §4), under two examiners: the **robust** "
         "one (trained on all original training images with augmentations a person shrugs off, and checked on "
         "a calibration set of perturbed originals) and the **paper-protocol** one (the baseline model of the "
         "run's own scale, as the paper used it). **Linkage** (examiner-free) = share of reconstructed test "
@@ -411,7 +411,7 @@ def fig10(runs: Runs, reference: Runs | None = None, others: Callable[[str], Run
                 title="direct re-identification (no noise)", ylim=(0, 105))
     if direct:
         axes[0].set_xticks(sorted({int(r.data.params["mechanism.block_size"]) for r in direct}))
-    for form, label, style in (("inverse", "inverse fit (SPEC §4)", "-"), ("forward", "forward fit (paper)", ":")):
+    for form, label, style in (("inverse", "inverse fit (docs/method.md §4)", "-"), ("forward", "forward fit (paper)", ":")):
         _attack_lines(axes[1], runs.select(mechanism="rmt", attack="regression", **{"attack.form": form}),
                       _known_pairs, f", {label}", ls=style)
     axes[1].set(xscale="log", xlabel="known pairs m", ylabel="success / linkage (%)",

@@ -1,8 +1,8 @@
-"""Training on (disguised) images with PyTorch Lightning (SPEC §3).
+"""Training on (disguised) images with PyTorch Lightning (docs/method.md §3).
 
 The data live as whole tensors (on the GPU, when training there); a batch is a slice of an
 on-device ``randperm``: no DataLoader, no workers, no per-sample Python. Standardization uses
-statistics of the *disguised training* split only (SPEC §2–§3): each pixel's mean is subtracted and
+statistics of the *disguised training* split only (docs/method.md §2–§3): each pixel's mean is subtracted and
 everything is divided by one standard deviation. A per-pixel standard deviation would divide
 near-constant pixels (MNIST's borders, std < 1 grey level) by almost nothing, so that a change a
 person cannot see there decides the prediction; the per-pixel mean removes what is constant at a

@@ -1,4 +1,4 @@
-"""AES-ECB / AES-CBC disguises are what they claim (SPEC §2)."""
+"""AES-ECB / AES-CBC disguises are what they claim (docs/method.md §2)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The measurement itself (SPEC §4): input scaling, the robust examiner and its calibration, the
+"""The measurement itself (docs/method.md §4): input scaling, the robust examiner and its calibration, the
 linkage rate, the attacker's clean-up, and that each score means what a person would see."""
 
 import numpy as np

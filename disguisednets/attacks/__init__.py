@@ -1,4 +1,4 @@
-"""Attacks on disguised images (paper §IV–V, SPEC §4) and the DNN examiner that scores them.
+"""Attacks on disguised images (paper §IV–V, docs/method.md §4) and the DNN examiner that scores them.
 
 Each attack is a pure function on arrays of blocks; :mod:`disguisednets.attacks.runner` wires
 them to a config, the examiner and MLflow.

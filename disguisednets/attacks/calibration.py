@@ -1,4 +1,4 @@
-"""The examiner's calibration set (SPEC §4): original test images under perturbations a person
+"""The examiner's calibration set (docs/method.md §4): original test images under perturbations a person
 shrugs off. An examiner that stands in for a person must recognise them about as well as the
 clean originals; each examiner's accuracy on every perturbation is logged with the attacks it
 scores, relative to its accuracy on the clean images.

@@ -1,4 +1,4 @@
-"""The attacker's clean-up (SPEC §4): a reconstruction is the attacker's best image, not the raw
+"""The attacker's clean-up (docs/method.md §4): a reconstruction is the attacker's best image, not the raw
 output of a linear map, so every reconstruction attack ends with a domain prior fitted only on
 what that attacker knows.
 

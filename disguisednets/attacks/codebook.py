@@ -1,4 +1,4 @@
-"""Codebook attack on AES-ECB (paper §IV-B, SPEC §4), level (b): m known (original, disguised) pairs.
+"""Codebook attack on AES-ECB (paper §IV-B, docs/method.md §4), level (b): m known (original, disguised) pairs.
 
 Per block position, a dictionary from ciphertext unit to plaintext unit, built from the known
 pairs; each ciphertext unit of an attacked image is looked up. A miss is filled with zeros, the

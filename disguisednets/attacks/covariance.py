@@ -1,5 +1,5 @@
 """Covariance-matching attack on orthogonal RMT, level (a): public same-domain images, no pairs
-(SPEC §4, beyond the paper).
+(docs/method.md §4, beyond the paper).
 
 For rows x of a block and y = x R with R orthogonal, Σ_y = Rᵀ Σ_x R: the eigenvectors V of the
 disguised rows' covariance are Rᵀ U up to sign, U those of public images' rows at the same

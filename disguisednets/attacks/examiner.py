@@ -1,4 +1,4 @@
-"""The DNN examiners (paper §V-B, SPEC §4): models of *original* images that stand in for a person
+"""The DNN examiners (paper §V-B, docs/method.md §4): models of *original* images that stand in for a person
 re-identifying a reconstruction by looking at it.
 
 - The **robust examiner** (``conf/examiner/``): trained on all original training images of the

@@ -1,4 +1,4 @@
-"""Frequency attack on AES-ECB, level (a): no known pairs (SPEC §4, beyond the paper).
+"""Frequency attack on AES-ECB, level (a): no known pairs (docs/method.md §4, beyond the paper).
 
 Under ECB with one key per block position, every all-background unit of a position encrypts to
 the same ciphertext, which is therefore that position's most frequent unit across the disguised

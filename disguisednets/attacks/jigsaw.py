@@ -1,4 +1,4 @@
-"""Jigsaw attack on the shared block permutation π, level (a) (paper §III-A, SPEC §4).
+"""Jigsaw attack on the shared block permutation π, level (a) (paper §III-A, docs/method.md §4).
 
 Every image is permuted by the same π, so edge compatibility averaged over many disguised
 images is far more telling than in one puzzle. For each ordered pair of blocks (a, c), the mean

@@ -1,4 +1,4 @@
-"""Attack metrics (SPEC §4): success rate, linkage rate, hit rates, reconstruction error (MSE, SSIM)."""
+"""Attack metrics (docs/method.md §4): success rate, linkage rate, hit rates, reconstruction error (MSE, SSIM)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _unit_rows(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048) -> float:
-    """Examiner-free re-identification (SPEC §4), in %: the share of reconstructed images whose own
+    """Examiner-free re-identification (docs/method.md §4), in %: the share of reconstructed images whose own
     original (same index) is, of all ``originals``, the one of highest normalised (Pearson)
     correlation with them. A constant reconstruction links to nothing; chance is 100/N.
 

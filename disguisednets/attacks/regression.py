@@ -1,4 +1,4 @@
-"""Regression attack on RMT (paper §IV-B "Projection Matrix Estimation", SPEC §4), level (b).
+"""Regression attack on RMT (paper §IV-B "Projection Matrix Estimation", docs/method.md §4), level (b).
 
 Per block position, fit the inverse map directly by least squares from the m known pairs,
 X_i ≈ Y_i W_i + c_i (the intercept absorbs the noise's mean), and apply it to the attacked

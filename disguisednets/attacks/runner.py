@@ -1,4 +1,4 @@
-"""One attack run: disguise, attack, clean up, score, log (SPEC §4).
+"""One attack run: disguise, attack, clean up, score, log (docs/method.md §4).
 
 Known pairs are drawn from the owner's training sample, attacked images are the test sample,
 "observed" data is the disguised training sample the cloud holds, and public images (level (a))
@@ -132,7 +132,7 @@ def cross_fit(name: str, view: AttackerView, a: DictConfig, known_plain: np.ndar
 
 def attacker_cleanup(name: str, view: AttackerView, a: DictConfig, raw: np.ndarray, known_plain: np.ndarray,
                      known_disguised: np.ndarray, public: np.ndarray | None, rng: np.random.Generator) -> Cleanup:
-    """The clean-up this attacker can fit (SPEC §4): on cross-fitted known pairs when it has two or
+    """The clean-up this attacker can fit (docs/method.md §4): on cross-fitted known pairs when it has two or
     more, else a background prior from the originals it holds (its pair, else public images)."""
     m = len(known_plain)
     if name in PAIR_ATTACKS and m >= 2:

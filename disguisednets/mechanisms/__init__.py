@@ -1,4 +1,4 @@
-"""The disguising mechanisms (SPEC §2) and their registry.
+"""The disguising mechanisms (docs/method.md §2) and their registry.
 
 ``get_mechanism(name)`` gives the class; ``make_mechanism(key)`` the object for a key;
 ``validate_key_arrays`` checks a loaded key against its mechanism's schema.

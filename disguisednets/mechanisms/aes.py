@@ -1,4 +1,4 @@
-"""Block-wise AES disguises (paper §III-B "AES Encryption", SPEC §2 "AES-ECB with u-pixel units").
+"""Block-wise AES disguises (paper §III-B "AES Encryption", docs/method.md §2 "AES with u-pixel units").
 
 Per block position i a secret AES-128 key K_i. Block pixels are flattened row-major and cut into
 units of u pixels (u ∈ {1, 2, 4, 8, 16}); a unit becomes a 16-byte plaintext by repeating each
@@ -12,7 +12,7 @@ pixel repetition, encrypt 16-pixel units, and downscale with an image library's 
 equals the exact form; the other filters mix neighbouring ciphertext, the source of the paper's
 one-to-many codebook effect.
 
-AES-CBC (``AESCBC``): the same units, chained across the units of one block. With the SPEC's IV
+AES-CBC (``AESCBC``): the same units, chained across the units of one block. With the IV of docs/method.md §2
 per block position (``iv='per_position'``, part of the key) equal *prefixes* of a block still give
 equal ciphertext, so a network can still learn from where the first non-background unit of each
 block is; ``iv='random'`` draws a fresh IV per image and block (not kept: no inverse), which leaves

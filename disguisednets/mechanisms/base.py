@@ -1,4 +1,4 @@
-"""What every keyed disguise shares (SPEC §2): the order of operations, the block permutation,
+"""What every keyed disguise shares (docs/method.md §2): the order of operations, the block permutation,
 the secret label map, and input validation against the key's spec.
 
 A mechanism is a small object holding a key; ``disguise(images) -> images`` and, where the key

@@ -1,4 +1,4 @@
-"""Pixel-block partitioning and the secret block permutation (paper §III-A, SPEC §2 steps 2, 4, 5).
+"""Pixel-block partitioning and the secret block permutation (paper §III-A, docs/method.md §2 steps 2, 4, 5).
 
 Blocks are b×b, indexed row-major (i = 0..t-1). Everything is a reshape/transpose over the
 whole batch: no loop over images.

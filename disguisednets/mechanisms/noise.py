@@ -1,4 +1,4 @@
-"""Noise applied before the block transform (SPEC §2 step 1), fresh per image and pixel.
+"""Noise applied before the block transform (docs/method.md §2 step 1), fresh per image and pixel.
 
 Noise randomness is not key material: it comes from a ``numpy.random.Generator`` that the
 caller passes (seeded for experiments, fresh OS entropy otherwise).

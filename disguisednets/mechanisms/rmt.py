@@ -1,4 +1,4 @@
-"""Randomized multidimensional transformation, RMT (paper §III-B, SPEC §2 "RMT").
+"""Randomized multidimensional transformation, RMT (paper §III-B, docs/method.md §2 "RMT").
 
 Per block position i a secret b×b matrix R_i; the block becomes X_i R_i (``mode='matrix'``), or
 vec(X_i) times a b²×b² matrix (``mode='flat'``). Kinds: ``orthogonal`` (Haar) and ``gaussian``
