@@ -3,9 +3,11 @@
 import itertools
 
 import pytest
+import torch
 
 from disguisednets.mechanisms import get_mechanism
 from disguisednets.models import AlexNet
+from disguisednets.training import ImageClassifier, resolve_device
 from disguisednets.pipeline import build_key
 from tests.conftest import CONF, compose_config
 
@@ -44,8 +46,12 @@ def test_every_mechanism_and_noise_composes_and_keys(mechanism, noise):
 def test_dataset_model_trainer_compose(dataset, model, trainer):
     cfg = compose_config([f"dataset={dataset}", f"model={model}", f"trainer={trainer}"])
     assert cfg.dataset.name == dataset
-    AlexNet(image_size=cfg.dataset.pad_to or 28, width=cfg.model.width, dropout=cfg.model.dropout)
-    assert cfg.trainer.max_epochs >= 1
+    model = AlexNet(image_size=cfg.dataset.pad_to or 28, width=cfg.model.width, dropout=cfg.model.dropout)
+    # the trainer's settings are ones the training code accepts (an unknown schedule raises)
+    module = ImageClassifier(model, lr=cfg.trainer.lr, weight_decay=cfg.trainer.weight_decay,
+                             max_epochs=cfg.trainer.max_epochs, schedule=cfg.trainer.schedule)
+    assert isinstance(module.configure_optimizers()["optimizer"], torch.optim.AdamW)
+    assert resolve_device(cfg.trainer)["precision"] in ("32-true", "bf16-mixed")
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
