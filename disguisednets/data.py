@@ -304,16 +304,32 @@ def locate(name: str, data_dir: str | os.PathLike | None = None, *, download: bo
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
                  mirrors: bool = True) -> Dataset:
-    """Load and verify dataset ``name`` ('mnist' or 'fashion')."""
+    """Load and verify dataset ``name`` ('mnist' or 'fashion'). Read and verified once per process
+    and source files: later calls return the same read-only arrays (index or copy them to change)."""
     files = locate(name, data_dir, download=download, mirrors=mirrors)
+    stamp = tuple((f, str(Path(p).resolve()), Path(p).stat().st_mtime_ns) for f, p in sorted(files.items()))
+    if (name, stamp) not in _LOADED:
+        if len(_LOADED) >= 2:  # both datasets of a sweep stay; older versions go
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[(name, stamp)] = _read_dataset(name, files)
+    return _LOADED[(name, stamp)]
+
+
+_LOADED: dict[tuple, Dataset] = {}
+
+
+def _read_dataset(name: str, files: dict) -> Dataset:
     arrays = {f: read_idx(p, CHECKSUMS[name][f]) for f, p in files.items()}
-    return Dataset(
+    ds = Dataset(
         name=name,
         train_images=arrays["train-images-idx3-ubyte"],
         train_labels=arrays["train-labels-idx1-ubyte"].astype(np.int64),
         test_images=arrays["t10k-images-idx3-ubyte"],
         test_labels=arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
     )
+    for a in (ds.train_images, ds.train_labels, ds.test_images, ds.test_labels):
+        a.setflags(write=False)  # shared by every caller in the process
+    return ds
 
 
 # ------------------------------------------------------------------------------------ transforms

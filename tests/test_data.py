@@ -102,3 +102,13 @@ def test_pad_to_centres_with_zeros(images):
     assert padded.sum() == images.astype(np.int64).sum()
     with pytest.raises(ValueError, match="smaller than the images"):
         pad_to(images, 20)
+
+
+def test_a_dataset_is_read_once_per_process_and_shared_read_only():
+    from disguisednets.data import load_dataset
+
+    first, again = load_dataset("mnist"), load_dataset("mnist")
+    assert again is first
+    assert not first.train_images.flags.writeable and not first.test_labels.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        first.test_images[0, 0, 0] = 1
