@@ -3,8 +3,6 @@ rewrites only that section, so that the benchmarks can be re-run independently."
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import subprocess
 from pathlib import Path
@@ -30,17 +28,3 @@ def write_section(path: str | Path, name: str, lines: list[str]) -> Path:
 def commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                           cwd=ROOT).stdout.strip() or "unknown"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

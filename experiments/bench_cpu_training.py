@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
-from _bench_io import commit, cores, cpu_name, write_section  # noqa: E402
+from _bench_io import commit, write_section  # noqa: E402
 
 from disguisednets.models import AlexNet  # noqa: E402
+from disguisednets.tracking import machine  # noqa: E402
 from disguisednets.training import bf16_supported, fit_classifier  # noqa: E402
 
 
@@ -132,8 +133,8 @@ def main(argv=None) -> int:
     lines = [
         "## CPU training: 32-bit vs the chosen setting",
         "",
-        f"Command: `.venv/bin/python experiments/bench_cpu_training.py` (commit {commit()}). Machine: {cpu_name()}, "
-        f"{cores()} cores, bf16 native: {bf16_supported('cpu')}; torch {torch.__version__}, Lightning "
+        f"Command: `.venv/bin/python experiments/bench_cpu_training.py` (commit {commit()}). Machine: {machine()}, "
+        f"bf16 native: {bf16_supported('cpu')}; torch {torch.__version__}, Lightning "
         f"{pl.__version__}, Python {platform.python_version()}.",
         f"Data: MNIST fold 0 of the CPU scale ({len(s.train[0]):,} training images, {len(s.test[0]):,} test "
         f"images), AlexNet width 0.25, {epochs} epochs each, one after the other in one process.",

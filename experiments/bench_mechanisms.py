@@ -26,10 +26,11 @@ from Crypto.Cipher import AES  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_io import commit, cores, cpu_name, write_section  # noqa: E402
+from _bench_io import commit, write_section  # noqa: E402
 from disguisednets.data import load_dataset, pad_to  # noqa: E402
 from disguisednets.keys import generate_key  # noqa: E402
 from disguisednets.mechanisms import make_mechanism  # noqa: E402
+from disguisednets.tracking import machine  # noqa: E402
 
 # (label, mechanism, image side, block size, settings, label of the noiseless twin or None)
 CASES = [
@@ -94,7 +95,7 @@ def main() -> None:
         "## Disguise throughput, one CPU core",
         "",
         f"Command: `.venv/bin/python experiments/bench_mechanisms.py --repeats {args.repeats}` (commit {commit()})",
-        f"Machine: {cpu_name()}, {cores()} cores visible, 1 thread used; Python {platform.python_version()}, "
+        f"Machine: {machine()}, 1 thread used; Python {platform.python_version()}, "
         f"numpy {np.__version__}.",
         f"Data: the {n:,} MNIST training images (28×28, or zero-padded to 32×32 where the row says so); "
         f"mean ± std over {args.repeats} runs after one warm-up.",

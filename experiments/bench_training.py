@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,9 @@ from torch.nn import functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "experiments"))
+
+from _bench_io import write_section  # noqa: E402
 
 from disguisednets.data import load_dataset  # noqa: E402
 from disguisednets.models import AlexNet  # noqa: E402
@@ -38,7 +40,6 @@ def trainer_config(name: str):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose("config", overrides=[f"trainer={name}"]).trainer
 
-MARK_BEGIN, MARK_END = "<!-- bench_training: begin -->", "<!-- bench_training: end -->"
 
 
 def _sync(device: torch.device) -> None:
@@ -134,8 +135,7 @@ def main(argv=None) -> int:
     lit, bare = float(np.median(results["lightning"])), float(np.median(results["bare"]))
     device = machine()
     fallback = " (trainer=gpu fell back to the CPU: no CUDA device)" if run["fallback"] else ""
-    section = "\n".join([
-        MARK_BEGIN,
+    lines = [
         "## Lightning overhead: one training epoch, Lightning vs a bare PyTorch loop",
         "",
         f"Command: `python experiments/bench_training.py --trainer {args.trainer} --width {args.width} "
@@ -151,16 +151,9 @@ def main(argv=None) -> int:
         f"| Lightning (our ImageClassifier + Trainer) | {lit:.2f} | {args.images / lit:,.0f} |",
         "",
         f"**Overhead ratio (Lightning / bare): {lit / bare:.3f}.**",
-        MARK_END,
-    ])
-    print(section)
-    out = Path(args.out)
-    text = out.read_text() if out.exists() else ""
-    if MARK_BEGIN in text:
-        text = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text)
+    ]
+    print("\n".join(lines))
+    out = write_section(args.out, "bench_training", lines)
     print(f"Written to {out}.")
     return 0
 
