@@ -32,7 +32,7 @@ reproduce: data
 	  fi; \
 	fi; \
 	$(PY) experiments/run.py --multirun experiment=table2 scale=$$scale
-	$(PY) -m disguisednets.report paper --only table2 gallery
+	$(PY) -m disguisednets.reporting paper --only table2 gallery
 
 ## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 44 minutes on 2 cores after make reproduce)
 figures: data
@@ -42,7 +42,7 @@ figures: data
 	$(PY) experiments/run.py --multirun experiment=fig9 scale.folds=0
 	$(PY) experiments/run.py --multirun experiment=fig10 scale.folds=0
 	$(PY) experiments/run.py --multirun experiment=fig10_regression scale.folds=0
-	$(PY) -m disguisednets.report paper
+	$(PY) -m disguisednets.reporting paper
 
 ## test: the unit and smoke tests
 test: data

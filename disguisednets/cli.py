@@ -21,13 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from disguisednets.data import DataError
+from disguisednets.data import DATASETS, DataError
 from disguisednets.imagefiles import InputError, class_names, open_output, open_source
-from disguisednets.keys import DisguiseKey, KeyFileError, generate_key, load_key
+from disguisednets.keys import COMMON_SPEC_FIELDS, DisguiseKey, KeyFileError
+from disguisednets.mechanisms import MECHANISMS, generate_key, load_key
+from disguisednets.mechanisms.aes import FILTERS, FORMS, IV_MODES, UNIT_SIZES
+from disguisednets.mechanisms.noise import NOISE_KINDS
+from disguisednets.mechanisms.rmt import KINDS, MODES
 
 __all__ = ["main"]
 
-KEYED = ("permutation", "rmt", "aes_ecb", "aes_cbc")
+# keygen option → the key setting it gives (--aes-form is the AES key's "form")
+_SETTINGS = {"kind": "kind", "mode": "mode", "unit": "unit", "aes_form": "form", "filter": "filter", "iv": "iv"}
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -91,8 +96,8 @@ def _stream(source, out_path, fn, dtype, labels, class_folders, chunk: int, what
 
 def cmd_keygen(args) -> int:
     settings = {}
-    for name in ("kind", "mode", "unit", "form", "filter", "iv"):
-        value = getattr(args, name)
+    for option, name in _SETTINGS.items():
+        value = getattr(args, option)
         if value is not None:
             settings[name] = value
     noise = {"kind": args.noise}
@@ -179,7 +184,7 @@ def cmd_inspect(args) -> int:
              f"images       {h}×{w}, {b}×{b} blocks ({(h // b) * (w // b)} blocks, secretly permuted)",
              f"classes      {spec['n_classes']} (secretly remapped)"]
     extra = {k: v for k, v in spec.items()
-             if k not in ("mechanism", "image_shape", "block_size", "n_classes", "noise")}
+             if k not in COMMON_SPEC_FIELDS}
     if extra:
         lines.append("settings     " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
     noise = spec["noise"]
@@ -259,18 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("keygen", help="draw a new secret key (written 0600, never overwritten)")
-    p.add_argument("--mechanism", required=True, choices=KEYED)
+    p.add_argument("--mechanism", required=True, choices=MECHANISMS.names())
     p.add_argument("--image-size", required=True, type=_image_size, help="N or HxW, e.g. 28 or 32x32")
     p.add_argument("--block-size", required=True, type=int, help="b: b×b blocks; must divide the image size")
     p.add_argument("--classes", type=int, default=10, help="number of classes for the secret label map (10)")
-    p.add_argument("--kind", choices=("orthogonal", "gaussian"), help="rmt: matrix kind (orthogonal)")
-    p.add_argument("--mode", choices=("matrix", "flat"), help="rmt: X_i R_i or vec(X_i) R_i (matrix)")
-    p.add_argument("--unit", type=int, choices=(1, 2, 4, 8, 16), help="aes: pixels per AES block (16)")
-    p.add_argument("--form", choices=("exact", "literal"), help="aes_ecb: unit form (exact)")
-    p.add_argument("--filter", help="aes_ecb literal form: Pillow resize filter (box)")
-    p.add_argument("--iv", choices=("per_position", "random"), help="aes_cbc: IV (per_position)")
-    p.add_argument("--noise", choices=("none", "uniform", "salt_and_pepper"), default="none")
-    p.add_argument("--noise-level", type=float, default=100.0, help="uniform noise level u, pixel scale (100)")
+    p.add_argument("--kind", choices=KINDS, help="rmt: matrix kind (orthogonal)")
+    p.add_argument("--mode", choices=MODES, help="rmt: X_i R_i or vec(X_i) R_i (matrix)")
+    p.add_argument("--unit", type=int, choices=UNIT_SIZES, help="aes: pixels per AES block (16)")
+    p.add_argument("--aes-form", choices=FORMS, help="aes_ecb: unit form (exact)")
+    p.add_argument("--filter", choices=FILTERS, help="aes_ecb literal form: Pillow resize filter (box)")
+    p.add_argument("--iv", choices=IV_MODES, help="aes_cbc: IV (per_position)")
+    p.add_argument("--noise", choices=NOISE_KINDS, default="none")
+    p.add_argument("--noise-level", type=float, default=100.0, help="uniform noise level, pixel scale (100)")
     p.add_argument("--noise-rate", type=float, default=0.02, help="salt-and-pepper rate p (0.02)")
     p.add_argument("-o", "--output", required=True, help="the key file to write")
     p.set_defaults(fn=cmd_keygen)
@@ -300,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_labels)
 
     p = sub.add_parser("export", help="write MNIST / Fashion-MNIST images as PNG files, to try the tool")
-    p.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist")
     p.add_argument("--split", choices=("train", "test"), default="test")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--flat", action="store_true", help="one flat folder, no labels (like new data for inference)")

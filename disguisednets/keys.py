@@ -24,7 +24,10 @@ import numpy as np
 from Crypto.Cipher import AES
 from scipy.special import ndtri
 
-__all__ = ["DisguiseKey", "KeyFileError", "KeyRandom", "generate_key", "load_key"]
+__all__ = ["COMMON_SPEC_FIELDS", "DisguiseKey", "KeyFileError", "KeyRandom"]
+
+# The spec fields every key has; the others are its mechanism's settings.
+COMMON_SPEC_FIELDS = ("mechanism", "image_shape", "block_size", "n_classes", "noise")
 
 FORMAT = "disguisednets-key"
 VERSION = 1
@@ -90,7 +93,8 @@ def _decode(name: str, d: Any) -> np.ndarray:
 class DisguiseKey:
     """A disguise key: public ``spec`` and secret arrays (never shown).
 
-    Use :func:`generate_key` to make one and :func:`load_key` / :meth:`save` to store it.
+    Make one with :func:`disguisednets.mechanisms.generate_key`, store it with :meth:`save`, read it
+    back with :func:`disguisednets.mechanisms.load_key`.
 
     Attributes
     ----------
@@ -179,9 +183,10 @@ class DisguiseKey:
         return path
 
     @classmethod
-    def from_json(cls, text: str, source: str = "key") -> "DisguiseKey":
-        from disguisednets.mechanisms import validate_key_arrays  # lazy: mechanisms import keys
-
+    def from_json(cls, text: str, source: str = "key", validate=None) -> "DisguiseKey":
+        """Parse a key file's text: format, version, arrays and fingerprint. ``validate(spec, arrays)``
+        checks the arrays against their mechanism's schema (:func:`disguisednets.mechanisms.load_key`
+        passes the registry's); it raises :class:`KeyFileError`."""
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -198,44 +203,13 @@ class DisguiseKey:
         if not isinstance(doc["arrays"], dict) or not isinstance(doc["spec"], dict):
             raise KeyFileError(f"{source}: 'spec' and 'arrays' must be objects; the key file is corrupt.")
         arrays = {k: _decode(k, v) for k, v in doc["arrays"].items()}
-        try:
-            validate_key_arrays(doc["spec"], arrays)
-        except KeyFileError as exc:
-            raise KeyFileError(f"{source}: {exc}") from None
+        if validate is not None:
+            try:
+                validate(doc["spec"], arrays)
+            except KeyFileError as exc:
+                raise KeyFileError(f"{source}: {exc}") from None
         key = cls(doc["spec"], arrays, doc["experiment"])
         if key.fingerprint != doc["fingerprint"]:
             raise KeyFileError(f"{source}: the key material does not match its recorded fingerprint "
                                f"{doc['fingerprint']}; the key file is corrupt or was edited.")
         return key
-
-
-def load_key(path: str | os.PathLike, *, mechanism: str | None = None) -> DisguiseKey:
-    """Load and validate a key file; with ``mechanism``, also require that mechanism."""
-    path = Path(path)
-    if not path.is_file():
-        raise KeyFileError(f"Key file {path} does not exist.")
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise KeyFileError(f"Key file {path} is not text; it is corrupt or not a DisguisedNets key.") from None
-    key = DisguiseKey.from_json(text, source=f"Key file {path}")
-    if mechanism is not None and key.mechanism != mechanism:
-        raise KeyFileError(f"Key file {path} is a {key.mechanism!r} key; a {mechanism!r} key is needed. "
-                           f"Generate one for {mechanism!r}.")
-    return key
-
-
-def generate_key(mechanism: str, image_shape: tuple[int, int], block_size: int, *, n_classes: int = 10,
-                 noise: Mapping[str, Any] | None = None, seed: int | None = None,
-                 **settings: Any) -> DisguiseKey:
-    """Draw a key for ``mechanism`` (see :mod:`disguisednets.mechanisms`).
-
-    ``seed=None`` draws from the OS CSPRNG; an int gives a reproducible experiment key.
-    """
-    from disguisednets.mechanisms import get_mechanism  # lazy: mechanisms import keys
-
-    cls = get_mechanism(mechanism)
-    spec = cls.make_spec(image_shape=image_shape, block_size=block_size, n_classes=n_classes,
-                         noise=noise, **settings)
-    rng = KeyRandom(seed)
-    return DisguiseKey(spec, cls.draw_key_arrays(spec, rng), experiment=seed is not None)

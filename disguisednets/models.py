@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["AlexNet", "build_model"]
+from disguisednets.registry import Registry
+
+__all__ = ["MODELS", "AlexNet", "build_model"]
 
 
 class AlexNet(nn.Module):
@@ -47,8 +49,10 @@ class AlexNet(nn.Module):
 
 def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None) -> nn.Module:
     """The ``model/`` config's network; ``seed`` fixes its initialization (the fold's seed)."""
-    if model_cfg.name != "alexnet":
-        raise ValueError(f"Unknown model {model_cfg.name!r}; the models are: alexnet.")
+    cls = MODELS[model_cfg.name]
     if seed is not None:
         torch.manual_seed(int(seed))
-    return AlexNet(image_size=image_size, num_classes=num_classes, width=model_cfg.width, dropout=model_cfg.dropout)
+    return cls(image_size=image_size, num_classes=num_classes, width=model_cfg.width, dropout=model_cfg.dropout)
+
+
+MODELS: Registry[type[nn.Module]] = Registry("model", [("alexnet", AlexNet)])

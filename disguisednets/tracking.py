@@ -27,7 +27,8 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "prepare_store", "start_run",
-           "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero"]
+           "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero", "run_name",
+           "setting_name", "machine"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger(__name__)
@@ -58,15 +59,18 @@ def prepare_store(cfg: DictConfig) -> str:
     client = MlflowClient(uri)
     name = str(cfg.tracking.experiment)
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    artifacts = None
-    if uri.startswith("sqlite:"):
-        artifacts = (Path(cfg.paths.output_dir).resolve() / "mlartifacts" / name).as_uri()
-    try:
-        return client.create_experiment(name, artifact_location=artifacts)
-    except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
-        return client.get_experiment_by_name(name).experiment_id
+    if exp is None:
+        artifacts = None
+        if uri.startswith("sqlite:"):
+            artifacts = (Path(cfg.paths.output_dir).resolve() / "mlartifacts" / name).as_uri()
+        try:
+            exp = client.get_experiment(client.create_experiment(name, artifact_location=artifacts))
+        except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
+            exp = client.get_experiment_by_name(name)
+    description = OmegaConf.select(cfg, "tracking.description", default=None)
+    if description and exp.tags.get("mlflow.note.content") != str(description):
+        client.set_experiment_tag(exp.experiment_id, "mlflow.note.content", str(description))  # the UI's description
+    return exp.experiment_id
 
 
 class PrepareTrackingStore(Callback):
@@ -166,48 +170,75 @@ def find_finished_run(cfg: DictConfig):
     return runs[0] if runs else None
 
 
-def flat_params(cfg: DictConfig) -> dict[str, str]:
-    """The resolved config without Hydra's own keys, flattened to dotted names."""
+# Config groups that a run of each kind does not use: not logged as its params.
+_UNUSED_BY = {"train": ("attack", "examiner"), "attack": ()}
+
+
+def flat_params(cfg: DictConfig, kind: str = "train") -> dict[str, str]:
+    """The resolved config as dotted params, without what does not describe the run's setting (Hydra,
+    output paths, tracking, resume), groups the run's kind does not use, and unset (null) values."""
     container = OmegaConf.to_container(cfg, resolve=True)
-    container.pop("hydra", None)
+    for k in (*_NOT_RESULT, *_UNUSED_BY[kind]):
+        container.pop(k, None)
     out: dict[str, str] = {}
 
     def walk(prefix: str, node: Any) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
-        else:
+        elif node is not None:
             out[prefix] = str(node)[:6000]
 
     walk("", container)
     return out
 
 
-def run_name(cfg: DictConfig) -> str:
-    m = cfg.mechanism
-    parts = [cfg.dataset.name, m.name]
-    if m.name != "none":
-        parts.append(f"b{m.block_size}")
-        parts += [str(m[k]) for k in ("kind", "mode") if k in m]
-        if "unit" in m:
-            parts.append(f"u{m.unit}")
-        if m.get("form") == "literal":
-            parts.append(f"literal-{m.filter}")
-        if m.get("iv") == "random":
+def _noise_name(noise) -> str:
+    if noise.kind == "none":
+        return ""
+    return f"{noise.kind}-level{noise.level:g}" if noise.kind == "uniform" else f"{noise.kind}-rate{noise.rate:g}"
+
+
+def disguise_name(cfg: DictConfig) -> str:
+    """The dataset and disguise of a run: 'mnist rmt-b7-orthogonal-matrix uniform-level100'."""
+    mech = cfg.mechanism
+    parts = [mech.name]
+    if mech.name != "none":
+        parts.append(f"b{mech.block_size}")
+        parts += [str(mech[k]) for k in ("kind", "mode") if k in mech]
+        if "unit" in mech:
+            parts.append(f"unit{mech.unit}")
+        if mech.get("aes_form") == "literal":
+            parts.append(f"literal-{mech.filter}")
+        if mech.get("iv") == "random":
             parts.append("random-iv")
-    if cfg.noise.kind != "none":
-        parts.append(f"{cfg.noise.kind}{cfg.noise.get('level', cfg.noise.get('rate'))}")
+    return " ".join(p for p in (cfg.dataset.name, "-".join(parts), _noise_name(cfg.noise)) if p)
+
+
+def task_name(cfg: DictConfig) -> str:
+    """What the run does: 'train', or the attack with its variant and known pairs ('regression-forward m=20')."""
     attack = cfg.get("attack")
-    if attack is not None and attack.name != "none":
-        parts.append(attack.name)
-        if attack.get("form", "inverse") != "inverse":
-            parts.append(attack.form)
-        if attack.get("miss_fill", "mode") != "mode":
-            parts.append(f"fill-{attack.miss_fill}")
-        if attack.get("cleanup", True) is False:
-            parts.append("raw")
-        parts.append(f"m{attack.get('known_pairs')}")
-    return "-".join(parts) + f"-fold{cfg.fold}"
+    if attack is None or attack.name == "none":
+        return "train"
+    parts = [attack.name]
+    if attack.get("regression_form", "inverse") != "inverse":
+        parts.append(attack.regression_form)
+    if attack.get("miss_fill", "mode") != "mode":
+        parts.append(f"fill-{attack.miss_fill}")
+    if attack.get("cleanup", True) is False:
+        parts.append("raw")
+    m = attack.get("known_pairs")
+    return "-".join(parts) + f" m={'all' if m is None else m}"
+
+
+def setting_name(cfg: DictConfig) -> str:
+    """A run's grid point without its fold (the ``setting`` tag): task first, then data and disguise."""
+    return f"{task_name(cfg)} · {disguise_name(cfg)}"
+
+
+def run_name(cfg: DictConfig) -> str:
+    """The part that differs between runs of one experiment first: task and fold, then the rest."""
+    return f"{task_name(cfg)} · fold{cfg.fold} · {disguise_name(cfg)}"
 
 
 def _use_tracking_uri(uri: str) -> None:
@@ -225,16 +256,19 @@ def _use_tracking_uri(uri: str) -> None:
 
 
 @contextmanager
-def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun | None]:
-    """An MLflow run for one grid point, with params, tags and the resolved config. Of the key
-    (None for the baseline) only its fingerprint and kind are recorded. In the extra processes of
-    a DDP run it yields None and records nothing (rank 0 tracks the run)."""
+def start_run(cfg: DictConfig, key, kind: str, extra_tags: dict[str, str] | None = None,
+              extra_params: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun | None]:
+    """An MLflow run for one grid point (``kind`` train | attack), with params, tags and the resolved
+    config. Of the key (None for the baseline) only its fingerprint and kind are recorded. In the
+    extra processes of a DDP run it yields None and records nothing (rank 0 tracks the run)."""
     if not is_rank_zero():
         yield None
         return
     experiment_id = prepare_store(cfg)
     _use_tracking_uri(tracking_uri(cfg))
     tags = {
+        "kind": kind,
+        "setting": setting_name(cfg),
         "dataset": cfg.dataset.name,
         "mechanism": cfg.mechanism.name,
         "fold": str(cfg.fold),
@@ -246,8 +280,11 @@ def start_run(cfg: DictConfig, key, extra_tags: dict[str, str] | None = None) ->
         "scale": str(OmegaConf.select(cfg, "scale.name", default="custom")),
         **(extra_tags or {}),
     }
+    column = OmegaConf.select(cfg, "tracking.column", default=None)
+    if column:
+        tags["column"] = str(column)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=tags) as run:
-        params = flat_params(cfg)
+        params = {**flat_params(cfg, kind), **(extra_params or {})}
         items = list(params.items())
         for i in range(0, len(items), 100):
             mlflow.log_params(dict(items[i:i + 100]))
@@ -265,7 +302,7 @@ class MLflowEpochMetrics(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or mlflow.active_run() is None:
             return
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
-                   if k.startswith(("train_", "val_")) and v.numel() == 1}
+        metrics = {k: float(v) * (100 if k.endswith("_acc") else 1) for k, v in trainer.callback_metrics.items()
+                   if k.startswith(("train_", "val_")) and v.numel() == 1}  # accuracies in %, as every metric
         metrics["epoch_time_s"] = time.perf_counter() - self._t0
         mlflow.log_metrics(metrics, step=trainer.current_epoch)

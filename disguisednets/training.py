@@ -110,7 +110,7 @@ class DisguisedDataModule(pl.LightningDataModule):
             if split is not None and name not in self._tensors:
                 images, labels = split
                 self._tensors[name] = (self.to_tensor(images),
-                                       torch.as_tensor(np.asarray(labels), dtype=torch.long, device=self.device_))
+                                       torch.as_tensor(np.array(labels, np.int64), device=self.device_))  # a copy: shared arrays are read-only
 
     def train_dataloader(self) -> TensorLoader:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)

@@ -7,7 +7,7 @@ PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }
 # level (b): known pairs
 run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper
-run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.form=literal mechanism.filter=bilinear
+run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear
 run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,uniform mechanism.kind=orthogonal,gaussian
 run mechanism=rmt noise=uniform attack=regression attack.form=forward attack.known_pairs=1,20,1000
 # direct re-identification
@@ -19,4 +19,4 @@ run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
 run mechanism=permutation attack=jigsaw dataset.train_size=45000
 # sanity: every attack on undisguised images must (nearly) succeed
 run mechanism=none attack=codebook,regression,frequency,covariance,jigsaw dataset.train_size=45000
-"$PY" -m disguisednets.report attacks --experiment attacks_cpu
+"$PY" -m disguisednets.reporting attacks --experiment attacks_cpu

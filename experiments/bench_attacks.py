@@ -15,8 +15,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from disguisednets.attacks import codebook_attack, regression_attack  # noqa: E402
 from disguisednets.data import load_dataset, pad_to  # noqa: E402
-from disguisednets.keys import generate_key  # noqa: E402
-from disguisednets.mechanisms import make_mechanism  # noqa: E402
+from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
 from disguisednets.mechanisms.blocks import gather_blocks  # noqa: E402
 
 

@@ -62,7 +62,7 @@ def trainer_cfg(**over):
 def splits():
     from hydra import compose, initialize_config_dir
 
-    from disguisednets.pipeline import load_splits
+    from disguisednets.gridpoint import load_splits
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["scale=cpu", "fold=0"])

@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_io import commit, write_section  # noqa: E402
 from disguisednets.data import load_dataset, pad_to  # noqa: E402
-from disguisednets.keys import generate_key  # noqa: E402
-from disguisednets.mechanisms import make_mechanism  # noqa: E402
+from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
 from disguisednets.tracking import machine  # noqa: E402
 
 # (label, mechanism, image side, block size, settings, label of the noiseless twin or None)

@@ -21,8 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from disguisednets.attacks import linkage_rate, regression_attack, ssim  # noqa: E402
 from disguisednets.data import load_dataset  # noqa: E402
-from disguisednets.keys import generate_key  # noqa: E402
-from disguisednets.mechanisms import make_mechanism  # noqa: E402
+from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks  # noqa: E402
 
 

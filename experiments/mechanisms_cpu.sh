@@ -14,7 +14,7 @@ run mechanism=rmt noise=uniform noise.level=100
 run mechanism=aes_ecb mechanism.unit=16
 run mechanism=aes_ecb mechanism.unit=16 noise=salt_and_pepper noise.rate=0.02
 run mechanism=aes_ecb mechanism.unit=2
-run mechanism=aes_ecb mechanism.unit=2 mechanism.form=literal mechanism.filter=bilinear
+run mechanism=aes_ecb mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear
 run mechanism=aes_cbc mechanism.unit=16
 run mechanism=aes_cbc mechanism.unit=16 mechanism.iv=random
-"$PY" -m disguisednets.report summary --experiment mechanisms_cpu --by-run
+"$PY" -m disguisednets.reporting summary --experiment mechanisms_cpu --by-run

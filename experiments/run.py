@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from disguisednets.pipeline import run  # noqa: E402
+from disguisednets.experiment import run  # noqa: E402
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

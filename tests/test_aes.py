@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from Crypto.Cipher import AES
 
-from disguisednets.keys import generate_key
-from disguisednets.mechanisms import AESCBC, AESECB
+from disguisednets.mechanisms import AESCBC, AESECB, generate_key
 from disguisednets.mechanisms.aes import resize_matrix
 from disguisednets.mechanisms.blocks import to_blocks
 

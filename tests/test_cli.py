@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from disguisednets import cli
-from disguisednets.keys import load_key
+from disguisednets.mechanisms import load_key
 from disguisednets.mechanisms import make_mechanism
 
 CLASSES = ("cat", "dog", "emu")

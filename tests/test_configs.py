@@ -8,7 +8,7 @@ import torch
 from disguisednets.mechanisms import get_mechanism
 from disguisednets.models import AlexNet
 from disguisednets.training import ImageClassifier, resolve_device
-from disguisednets.pipeline import build_key
+from disguisednets.gridpoint import build_key
 from tests.conftest import CONF, compose_config
 
 

@@ -12,7 +12,7 @@ from disguisednets.attacks.examiner import paper_examiner, robust_examiner
 from disguisednets.augment import PersonInvariances
 from disguisednets.data import crop_to, load_dataset, pad_to
 from disguisednets.models import AlexNet
-from disguisednets.pipeline import run
+from disguisednets.experiment import run
 from disguisednets.training import fit_classifier, standardization
 from tests.conftest import compose_config
 

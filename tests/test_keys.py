@@ -5,7 +5,8 @@ import stat
 import numpy as np
 import pytest
 
-from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom, generate_key, load_key
+from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
+from disguisednets.mechanisms import generate_key, load_key
 
 
 @pytest.fixture

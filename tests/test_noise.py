@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from disguisednets.keys import generate_key
+from disguisednets.mechanisms import generate_key
 from disguisednets.mechanisms import AESECB, BlockPermutation
 from disguisednets.mechanisms.noise import make_noise_spec, salt_and_pepper, uniform_noise
 

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from disguisednets.keys import generate_key
-from disguisednets.mechanisms import make_mechanism
+from disguisednets.mechanisms import generate_key, make_mechanism
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

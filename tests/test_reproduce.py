@@ -5,9 +5,10 @@ import itertools
 import pytest
 from mlflow.tracking import MlflowClient
 
-from disguisednets.pipeline import build_key, run
-from disguisednets.report import write_paper_report
-from disguisednets.tracking import config_digest, run_name
+from disguisednets.experiment import run
+from disguisednets.gridpoint import build_key
+from disguisednets.reporting import write_paper_report
+from disguisednets.tracking import config_digest, run_name, setting_name
 from tests.conftest import CONF, compose_config, multirun
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
@@ -27,7 +28,7 @@ def _grid(experiment: str, scale: str = "cpu") -> list[list[str]]:
 def test_every_grid_point_composes_and_has_a_key(experiment):
     points = _grid(experiment)
     assert len(points) >= 2
-    digests, names = set(), set()
+    digests, names, settings = set(), set(), set()
     for point in points:
         cfg = compose_config([f"experiment={experiment}", *point])
         assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10")
@@ -37,7 +38,9 @@ def test_every_grid_point_composes_and_has_a_key(experiment):
         assert (key is None) == (cfg.mechanism.name == "none")
         digests.add(config_digest(cfg))
         names.add(run_name(cfg))
+        settings.add((setting_name(cfg), cfg.fold))
     assert len(digests) == len(points), "two grid points would share one result"
+    assert len(settings) == len(points), "two grid points would share one setting tag (the report keeps one)"
     assert len(names) == len(points), "two grid points would share one run name (the report keeps one)"
 
 
@@ -79,6 +82,11 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     runs = client.search_runs([exp.experiment_id])
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     by_kind = {r.data.tags.get("attack", "train"): r for r in runs}
+    assert {r.data.tags["kind"] for r in runs} == {"train", "attack"}
+    assert by_kind["train"].data.tags["column"] == "baseline" and by_kind["regression"].data.tags["column"] == "rmt_attack"
+    # The attack names the training run whose model is its paper-protocol examiner.
+    assert by_kind["regression"].data.tags["train_run_id"] == by_kind["train"].info.run_id
+    assert exp.tags["mlflow.note.content"].startswith("Table II")
     # The baseline's model is the paper-protocol examiner: the attack run trained none of its own.
     assert by_kind["regression"].data.tags["paper_examiner"] == by_kind["train"].data.tags["paper_examiner"]
     assert by_kind["regression"].data.tags["examiner"].startswith("robust-mnist-")
@@ -92,7 +100,7 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     written = write_paper_report(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}", results, ["table2"])
     assert written == [results / "table2.md"]
     table = (results / "table2.md").read_text()
-    base_acc = 100 * by_kind["train"].data.metrics["test_acc"]
+    base_acc = by_kind["train"].data.metrics["test_acc"]
     attack = by_kind["regression"].data.metrics["success_rate"]
     row = next(line for line in table.splitlines() if line.startswith("| mnist | ours (1 fold)"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -104,8 +112,12 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     assert cells[2:6] == ["9.29 ± 3.3", f"{attack:.1f}", f"{metrics['success_rate_paper']:.1f}",
                           f"{metrics['linkage_rate']:.1f}"]
     assert "| mnist | robust (all original training images" in table
-    report_runs = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'report'")
-    assert [a.path for a in client.list_artifacts(report_runs[0].info.run_id)] == ["table2.md"]
+    (report,) = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'report'")
+    assert sorted(a.path for a in client.list_artifacts(report.info.run_id)) == ["table2-runs-used.json", "table2.md"]
+    # The report run holds the table's cells as metrics, and the runs it used.
+    assert report.data.metrics["mnist/baseline/test_acc"] == pytest.approx(base_acc)
+    assert report.data.metrics["mnist/rmt_attack/success_rate"] == pytest.approx(attack)
+    assert sorted(report.data.tags["runs_used.table2"].split(",")) == sorted(r.info.run_id for r in runs)
 
 
 def test_figure_from_a_toy_sweep(tmp_path):
@@ -120,11 +132,11 @@ def test_figure_from_a_toy_sweep(tmp_path):
 def test_utility_cost_is_paired_by_fold():
     from types import SimpleNamespace
 
-    from disguisednets.reproduction import _utility_cost
+    from disguisednets.reporting.table2 import _utility_cost
 
     def r(fold, acc):
         return SimpleNamespace(data=SimpleNamespace(metrics={"test_acc": acc}, tags={"fold": str(fold)}))
 
-    base = [r(0, 0.99), r(1, 0.97)]
-    disguised = [r(1, 0.90), r(0, 0.95), r(2, 0.5)]   # fold 2 has no baseline: left out
+    base = [r(0, 99.0), r(1, 97.0)]
+    disguised = [r(1, 90.0), r(0, 95.0), r(2, 50.0)]   # fold 2 has no baseline: left out
     assert _utility_cost(base, disguised) == pytest.approx([7.0, 4.0])

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from disguisednets.keys import KeyFileError, generate_key
+from disguisednets.keys import KeyFileError
+from disguisednets.mechanisms import generate_key
 from disguisednets.mechanisms import RMT, make_mechanism
 from disguisednets.mechanisms.blocks import from_blocks, to_blocks
 
@@ -43,7 +44,7 @@ def test_same_key_disguises_new_images_identically(images, tmp_path):
     batch = RMT(key).disguise(images)
     one_by_one = np.concatenate([RMT(key).disguise(x) for x in images])  # 2-D input is one image
     np.testing.assert_array_equal(batch, one_by_one)
-    from disguisednets.keys import load_key
+    from disguisednets.mechanisms import load_key
     reloaded = make_mechanism(load_key(key.save(tmp_path / "k.json")))
     np.testing.assert_array_equal(reloaded.disguise(images), batch)
 

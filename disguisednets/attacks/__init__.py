@@ -1,7 +1,9 @@
 """Attacks on disguised images (paper §IV–V, docs/method.md §4) and the DNN examiner that scores them.
 
-Each attack is a pure function on arrays of blocks; :mod:`disguisednets.attacks.runner` wires
-them to a config, the examiner and MLflow.
+Each attack is a pure function on arrays of blocks, registered with what it needs and the threat
+level it models in :mod:`disguisednets.attacks.registry`; the attack task
+(:mod:`disguisednets.tasks.attack`) supplies that, cleans up and scores with the examiners
+(:mod:`disguisednets.attacks.examiner`).
 """
 
 from disguisednets.attacks.codebook import codebook_attack

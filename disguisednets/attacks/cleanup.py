@@ -6,7 +6,7 @@ what that attacker knows.
 - With at least two known pairs: a Gaussian denoise of width σ, then a background threshold τ
   (pixels below τ become 0), both chosen to minimise the squared error on *cross-fitted*
   reconstructions of the attacker's own known images (each reconstructed by the attack fitted
-  without it; :func:`disguisednets.attacks.runner.cross_fit`). σ = 0, τ = 0 (clip only) is a
+  without it; :func:`disguisednets.attacks.registry.cross_fit`). σ = 0, τ = 0 (clip only) is a
   candidate, so the fit never makes those reconstructions worse.
 - Otherwise (no pairs, or one): τ such that the reconstructions have the share of background
   (zero) pixels of the originals the attacker holds (its known pair, else public images of the

@@ -32,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from disguisednets.attacks.calibration import calibrate
 from disguisednets.data import crop_to, load_dataset
+from disguisednets.gridpoint import load_splits
 from disguisednets.models import build_model
 from disguisednets.training import bf16_supported, fit_classifier
 
@@ -50,13 +51,14 @@ class Examiner:
     """A trained classifier of original images with its input standardization and image size."""
 
     def __init__(self, model: torch.nn.Module, mean, std, image_shape: tuple[int, int], batch_size: int = 2048,
-                 calibration: dict[str, float] | None = None, name: str = ""):
+                 calibration: dict[str, float] | None = None, name: str = "", run_id: str | None = None):
         self.bf16 = bf16_supported("cpu")
         model = model.cpu().eval()
         self.model = model.to(memory_format=torch.channels_last) if self.bf16 else model
         self.batch_size = batch_size
         self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         self.image_shape, self.calibration, self.name = tuple(image_shape), dict(calibration or {}), name
+        self.run_id = run_id  # the MLflow run that trained it (a baseline training run), if any
         self._memo: dict[bytes, np.ndarray] = {}
 
     def view(self, images: np.ndarray) -> np.ndarray:
@@ -119,7 +121,7 @@ def _load(path: Path, model_cfg, image_shape) -> Examiner:
         model = build_model(model_cfg, image_shape[0], len(saved["classes"]), seed=0)
         model.load_state_dict(saved["state_dict"])
         _LOADED[stamp] = Examiner(model, saved["mean"], saved["std"], image_shape, calibration=saved["calibration"],
-                                  name=path.name)
+                                  name=path.name, run_id=saved.get("run_id"))
     return _LOADED[stamp]
 
 
@@ -142,9 +144,11 @@ def _paper_path(cfg: DictConfig) -> Path:
     return Path(cfg.paths.examiner_dir) / f"{cfg.dataset.name}-fold{cfg.fold}-{_digest(examiner_settings(cfg))}.pt"
 
 
-def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: int = 10) -> str:
+def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: int = 10,
+                  run_id: str | None = None) -> str:
     """Cache ``model`` (trained on original images at the dataset's own size) as the paper-protocol
-    examiner of ``cfg``'s dataset and fold, with its calibration; return the cache file name.
+    examiner of ``cfg``'s dataset and fold, with its calibration and the id of the run that trained
+    it; return the cache file name.
 
     The baseline run (mechanism=none) trains exactly this examiner — same images, seed, model and
     trainer — and saves it here, so a sweep that starts with its baseline trains no extra one."""
@@ -154,14 +158,12 @@ def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: i
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     _atomic_save({"state_dict": state, "mean": np.asarray(mean, np.float32), "std": np.asarray(std, np.float32),
                   "classes": list(range(classes)), "calibration": calibration,
-                  "settings": examiner_settings(cfg)}, path)
+                  "settings": examiner_settings(cfg), "run_id": run_id}, path)
     return path.name
 
 
 def paper_examiner(cfg: DictConfig) -> Examiner:
     """The baseline model of ``cfg``'s scale as examiner, trained (and cached) if missing."""
-    from disguisednets.pipeline import load_splits  # the grid point's sampling, without padding
-
     path = _paper_path(cfg)
     if not path.is_file():
         native = copy.deepcopy(cfg)

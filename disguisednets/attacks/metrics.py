@@ -74,10 +74,10 @@ def ssim(reconstructed: np.ndarray, original: np.ndarray, data_range: float = 25
 
 
 def hit_rates(hits: np.ndarray, foreground: np.ndarray) -> dict[str, float]:
-    """Fraction of attacked units found in the codebook, over all units and over the units whose
+    """Share (%) of attacked units found in the codebook, over all units and over the units whose
     original pixels are not all background (zero)."""
     hits = np.asarray(hits, bool)
     foreground = np.asarray(foreground, bool)
-    out = {"hit_rate": float(hits.mean())}
-    out["hit_rate_foreground"] = float(hits[foreground].mean()) if foreground.any() else float("nan")
+    out = {"hit_rate": 100.0 * float(hits.mean())}
+    out["hit_rate_foreground"] = 100.0 * float(hits[foreground].mean()) if foreground.any() else float("nan")
     return out

@@ -53,7 +53,7 @@ class RMT(BlockMechanism):
 
     Example
     -------
-    >>> from disguisednets.keys import generate_key
+    >>> from disguisednets.mechanisms import generate_key
     >>> key = generate_key("rmt", (28, 28), block_size=7, seed=0)
     >>> y = RMT(key).disguise(images)            # (N, 28, 28) float32
     """
