@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data reproduce figures test clean-outputs
+.PHONY: install data reproduce figures test test-fast clean-outputs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,13 @@ figures: data
 	$(PY) experiments/run.py --multirun experiment=fig10_regression scale.folds=0
 	$(PY) -m disguisednets.reporting paper
 
-## test: the unit and smoke tests
+## test: every test, the slow ones (training, subprocesses) included
 test: data
 	$(PY) -m pytest -q
+
+## test-fast: the tests not marked slow (under a minute)
+test-fast: data
+	$(PY) -m pytest -q -m "not slow"
 
 clean-outputs:
 	rm -rf outputs

@@ -137,6 +137,7 @@ def _attack(out, *overrides):
 
 
 @pytest.mark.parametrize("attack", ["direct", "codebook", "regression", "frequency", "covariance", "jigsaw"])
+@pytest.mark.slow  # trains or runs a subprocess
 def test_every_attack_on_no_disguise_succeeds(attack_out, attack):
     extra = ["attack.public_size=20000"] if attack in ("covariance", "jigsaw") else []
     metrics = _attack(attack_out, "mechanism=none", f"attack={attack}", *extra)
@@ -147,6 +148,7 @@ def test_every_attack_on_no_disguise_succeeds(attack_out, attack):
     assert metrics["linkage_rate"] > {"frequency": 50, "covariance": 90}.get(attack, 99)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_attack_runs_log_metrics_gallery_and_reuse_the_examiner(attack_out, shared_examiners):
     a = _attack(attack_out, "mechanism=aes_ecb", "attack=codebook", "attack.known_pairs=200")
     examiners = sorted(shared_examiners.glob("*.pt"))
@@ -169,6 +171,7 @@ def test_attack_runs_log_metrics_gallery_and_reuse_the_examiner(attack_out, shar
     assert b["success_rate"] < 50 and b["linkage_rate"] < 5  # ciphertext as it is is not recognizable
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_paper_examiner_is_at_chance_on_random_images(attack_out):
     from disguisednets.attacks.examiner import paper_examiner
 
@@ -179,6 +182,7 @@ def test_paper_examiner_is_at_chance_on_random_images(attack_out):
     assert abs(acc - 0.1) < 0.03  # 5000 draws: sd 0.004
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_attack_config_errors(attack_out):
     with pytest.raises(ValueError, match="only .* training images lie outside the owner's sample"):
         _attack(attack_out, "mechanism=rmt", "attack=covariance", "attack.public_size=100000")

@@ -244,6 +244,7 @@ def test_inspect_shows_settings_and_fingerprint_not_secrets(tmp_path, capsys):
         assert a["data"][:24] not in out
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_console_script_runs_the_readme_example(tmp_path):
     """The installed `disguisednets` command: export → keygen → disguise → restore, as in the README."""
     exe = Path(sys.executable).with_name("disguisednets")

@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+from hydra.errors import ConfigCompositionException
 import torch
 
 from disguisednets.mechanisms import get_mechanism
@@ -61,5 +62,33 @@ def test_experiments_compose_with_hydra_config(experiment):
 
 
 def test_unknown_keys_fail_fast():
-    with pytest.raises(Exception, match="mechanism.block_sise"):
+    with pytest.raises(ConfigCompositionException, match="mechanism.block_sise"):
         compose_config(["mechanism=rmt", "mechanism.block_sise=7"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["mechanism=none", "noise=uniform"], "the baseline adds no noise"),
+    (["mechanism=aes_ecb", "attack=codebook", "attack.unit=2"], "key fixes the unit"),
+])
+def test_settings_that_would_be_ignored_are_errors(overrides, message):
+    from disguisednets.gridpoint import check_settings
+
+    with pytest.raises(ValueError, match=message):
+        check_settings(compose_config(overrides))
+    check_settings(compose_config(["mechanism=rmt", "noise=uniform", "attack=codebook", "attack.unit=7"]))  # no unit
+
+
+def test_cli_and_configs_offer_what_the_registries_hold():
+    from disguisednets.attacks.registry import ATTACKS
+    from disguisednets.cli import build_parser
+    from disguisednets.mechanisms import MECHANISMS
+    from disguisednets.models import MODELS
+
+    keygen = build_parser()._subparsers._group_actions[0].choices["keygen"]
+    (mechanism,) = [a for a in keygen._actions if a.dest == "mechanism"]
+    assert tuple(mechanism.choices) == MECHANISMS.names() == ("permutation", "rmt", "aes_ecb", "aes_cbc")
+    assert sorted([*MECHANISMS.names(), "none"]) == options("mechanism")
+    assert sorted([*ATTACKS.names(), "none"]) == options("attack")
+    assert {compose_config([f"model={m}"]).model.name for m in options("model")} <= set(MODELS.names())
+    with pytest.raises(ValueError, match="Unknown attack 'x'; choose one of direct, codebook"):
+        ATTACKS["x"]

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from disguisednets import data
+from disguisednets import datasources
 from disguisednets.data import (CHECKSUMS, DatasetNotFoundError, IDXError, load_dataset, locate, pad_to,
                                 parse_idx, read_idx)
 
@@ -47,7 +47,7 @@ def test_explicit_data_dir_is_searched_first(tmp_path, monkeypatch):
 def test_truncated_file_is_a_clear_error_naming_it(tmp_path):
     files = _copy_mnist(tmp_path)
     path = files["train-labels-idx1-ubyte"]
-    raw = data._read_bytes(path)
+    raw = datasources._read_bytes(path)
     path.write_bytes(raw[:-100])
     with pytest.raises(IDXError, match=r"train-labels-idx1-ubyte.* is truncated"):
         read_idx(path)
@@ -57,7 +57,7 @@ def test_truncated_file_is_a_clear_error_naming_it(tmp_path):
 
 def test_corrupted_gzip_is_a_clear_error_naming_it(tmp_path):
     path = tmp_path / "t10k-labels-idx1-ubyte.gz"
-    path.write_bytes(gzip.compress(data._read_bytes(locate("mnist")["t10k-labels-idx1-ubyte"]))[:-50])
+    path.write_bytes(gzip.compress(datasources._read_bytes(locate("mnist")["t10k-labels-idx1-ubyte"]))[:-50])
     with pytest.raises(IDXError, match=r"t10k-labels-idx1-ubyte.gz.*corrupt or truncated"):
         read_idx(path)
 
@@ -66,7 +66,7 @@ def test_corrupted_byte_fails_checksum_when_loading(tmp_path, monkeypatch):
     monkeypatch.setenv("DISGUISEDNETS_CACHE", str(tmp_path / "empty-cache"))
     files = _copy_mnist(tmp_path / "d")
     path = files["t10k-labels-idx1-ubyte"]
-    raw = bytearray(data._read_bytes(path))
+    raw = bytearray(datasources._read_bytes(path))
     raw[500] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(IDXError, match=r"Checksum mismatch for .*t10k-labels-idx1-ubyte.*make data"):
@@ -80,7 +80,7 @@ def test_bad_magic_number():
 
 def test_missing_dataset_lists_everything_tried(tmp_path, monkeypatch):
     monkeypatch.setenv("DISGUISEDNETS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(data.shutil, "which", lambda name: None)  # no npm on this "machine"
+    monkeypatch.setattr(datasources.shutil, "which", lambda name: None)  # no npm on this "machine"
     with pytest.raises(DatasetNotFoundError) as err:
         load_dataset("mnist", data_dir=tmp_path / "nowhere", mirrors=False)
     msg = str(err.value)

@@ -42,6 +42,7 @@ def test_standardization_is_a_pixel_mean_and_one_std():
     assert standardization(np.full((3, 4, 4), 7))[1] == 1.0  # constant data: std 1, not 0
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_a_model_ignores_small_changes_of_always_background_pixels(mnist):
     """Per-pixel standardization divided MNIST's near-constant border pixels by < 1 grey level, so
     +20 grey levels there (invisible to a person) sent the baseline from 92% to 17% (measured).
@@ -61,6 +62,7 @@ def test_a_model_ignores_small_changes_of_always_background_pixels(mnist):
 
 # ------------------------------------------------------------------------------ the examiners
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_robust_examiner_keeps_its_accuracy_on_every_calibration_perturbation(examiner, mnist):
     cal = examiner.calibration
     assert set(cal) == {"clean", *PERTURBATIONS}
@@ -73,6 +75,7 @@ def test_robust_examiner_keeps_its_accuracy_on_every_calibration_perturbation(ex
     assert 100 * acc / (cal["clean"] / 100) == pytest.approx(cal["noise_0_100"], abs=1e-6)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_robust_examiner_is_one_per_dataset_whatever_the_fold_and_scale(examiner, shared_examiners):
     before = sorted(shared_examiners.glob("robust-*.pt"))
     for overrides in (["scale=toy"], ["scale=cpu", "mechanism=aes_ecb"], ["dataset.train_size=500"], ["fold=1"]):
@@ -81,6 +84,7 @@ def test_robust_examiner_is_one_per_dataset_whatever_the_fold_and_scale(examiner
     assert sorted(shared_examiners.glob("robust-*.pt")) == before  # loaded, never retrained
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_padded_images_are_examined_at_the_dataset_size(examiner, mnist):
     x = mnist.test_images[:500]
     np.testing.assert_array_equal(crop_to(pad_to(x, 32), (28, 28)), x)
@@ -89,6 +93,7 @@ def test_padded_images_are_examined_at_the_dataset_size(examiner, mnist):
         crop_to(x[:, :20, :20], (28, 28))
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_paper_protocol_examiner_is_the_baseline_of_the_runs_scale(tiny_cfg):
     cfg = tiny_cfg()
     baseline = run(cfg)
@@ -116,6 +121,7 @@ def test_linkage_finds_each_original_and_is_at_chance_on_noise(mnist):
         linkage_rate(x[:5], x)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_scores_of_exact_noisy_and_random_reconstructions(examiner, mnist):
     """Exact → ≥ 98% success and 100% linkage; a noisy copy that still links (≥ 95%) → robust
     success ≥ 90%; random images → chance on every metric."""
@@ -132,6 +138,7 @@ def test_scores_of_exact_noisy_and_random_reconstructions(examiner, mnist):
     assert linkage_rate(random, x) < 0.1 and abs(ssim(random, x)) < 0.05
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_exact_reconstruction_through_the_entry_point(tmp_path):
     metrics = run(compose_config(["mechanism=rmt", "attack=regression", "attack.known_pairs=20",
                                   "dataset.train_size=2000", "dataset.val_size=200", "dataset.test_size=2000",
@@ -159,6 +166,7 @@ def test_cleanup_leaves_exact_images_alone_and_removes_background_noise(mnist):
     assert prior_cleanup(noisy, None, "nothing") == Cleanup(fitted_on="nothing (clip only)")
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_cleanup_false_scores_the_raw_map(tmp_path):
     common = ["mechanism=rmt", "noise=uniform", "attack=regression", "dataset.train_size=2000",
               "dataset.val_size=200", "dataset.test_size=1000", "model.width=0.125", "trainer.max_epochs=1",

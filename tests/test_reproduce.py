@@ -63,6 +63,7 @@ def test_config_digest_ignores_only_what_cannot_change_a_result():
         assert config_digest(compose_config(["mechanism=rmt", *change])) != config_digest(base), change
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_finished_grid_points_are_skipped_unless_resume_is_false(tiny_cfg, tmp_path):
     first = run(tiny_cfg("mechanism=permutation"))
     again = run(tiny_cfg("mechanism=permutation", "trainer.progress_bar=true"))
@@ -73,6 +74,7 @@ def test_finished_grid_points_are_skipped_unless_resume_is_false(tiny_cfg, tmp_p
     assert not forced.get("skipped") and forced["run_id"] != first["run_id"]
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     """CI's smoke reproduction: the baseline and the RMT attack at toy scale, rerun, then the report."""
     sweep = ["experiment=table2", "scale=toy", "dataset=mnist", "column=baseline,rmt_attack"]
@@ -120,6 +122,7 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     assert sorted(report.data.tags["runs_used.table2"].split(",")) == sorted(r.info.run_id for r in runs)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_figure_from_a_toy_sweep(tmp_path):
     """Fig 10's left panel from two real toy runs; a figure without runs is skipped, not invented."""
     multirun(tmp_path, "experiment=fig10", "scale=toy", "mechanism.block_size=7,14")

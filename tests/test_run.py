@@ -27,6 +27,7 @@ def _secret_fragments(key):
     return [f for f in fragments if len(f) >= 8]
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_run_trains_and_logs_everything(tiny_cfg, tmp_path):
     cfg = tiny_cfg("mechanism=rmt")
     metrics = run(cfg)
@@ -60,6 +61,7 @@ def test_run_trains_and_logs_everything(tiny_cfg, tmp_path):
         assert fragment not in blob
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_baseline_on_original_images_and_its_summary(tiny_cfg, tmp_path, capsys):
     metrics = run(tiny_cfg("mechanism=none", "tracking.experiment=base"))
     (r,) = _store(tmp_path).search_runs([_store(tmp_path).get_experiment_by_name("base").experiment_id])
@@ -77,6 +79,7 @@ def test_baseline_on_original_images_and_its_summary(tiny_cfg, tmp_path, capsys)
     ["mechanism=aes_ecb", "noise=salt_and_pepper"],
     ["mechanism=aes_cbc"],
 ])
+@pytest.mark.slow  # trains or runs a subprocess
 def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, overrides):
     cfg = tiny_cfg(*overrides, "dataset.train_size=128", "dataset.val_size=64", "dataset.test_size=64")
     metrics = run(cfg)
@@ -85,6 +88,7 @@ def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, over
     assert r.data.tags["key_fingerprint"] == build_key(cfg, (cfg.dataset.pad_to or 28,) * 2, 10).fingerprint
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path):
     """The real command line: a two-point sweep; Hydra's output folders hold no key material."""
     out = tmp_path / "outputs"
@@ -102,6 +106,7 @@ def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path
     assert not list(tmp_path.glob("mlruns")), "nothing written outside paths.output_dir"
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_a_run_leaves_the_next_run_its_own_store(tmp_path, monkeypatch):
     """mlflow.set_tracking_uri writes $MLFLOW_TRACKING_URI; a run must not leave it behind, or the
     next run in the same process (a multirun's next job) would log into this run's store."""

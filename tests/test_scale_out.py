@@ -38,6 +38,7 @@ def test_data_parallel_shards_are_disjoint_equal_and_shuffled_alike(world):
         TensorLoader(images, labels, 7, rank=2, world_size=2)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_gpu_config_runs_here(tiny_cfg, tmp_path, caplog):
     """trainer=gpu trains on the GPU when there is one, else falls back to the CPU, 32-bit."""
     cfg = tiny_cfg("trainer=gpu", "trainer.batch_size=64", "trainer.eval_batch_size=200", "trainer.max_epochs=1")
@@ -56,6 +57,7 @@ def test_gpu_config_runs_here(tiny_cfg, tmp_path, caplog):
     assert r.data.params["trainer.precision"] == "bf16-mixed"  # the config as asked; the tag says what ran
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_channels_last_trains_on_the_cpu_too(tiny_cfg, images):
     """Channels-last is a memory layout only: the trained model's weights are NHWC and it predicts
     what the same weights predict in the default layout."""
@@ -78,6 +80,7 @@ def test_channels_last_trains_on_the_cpu_too(tiny_cfg, images):
         torch.testing.assert_close(model(t), plain(t), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_extra_ddp_ranks_train_but_do_not_track(tiny_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.delenv("DISGUISEDNETS_EXAMINERS")  # examiners under this run's outputs/
@@ -94,6 +97,7 @@ def test_slurm_launcher_is_configured():
     assert launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1 and launcher.timeout_min >= 60
 
 
+@pytest.mark.slow  # trains or runs a subprocess
 def test_submitit_local_sweep_runs_two_parallel_jobs_into_one_store(tmp_path):
     out = tmp_path / "outputs"
     done = multirun(tmp_path, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
