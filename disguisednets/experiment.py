@@ -76,8 +76,8 @@ def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
                  f"{metrics['success_rate']:.1f}% (paper-protocol examiner {metrics['success_rate_paper']:.1f}%), "
                  f"linkage {metrics['linkage_rate']:.1f}%, SSIM {metrics['ssim']:.2f}\nclean-up: {result.tags['cleanup']}")
         originals, disguised, recon, labels = result.gallery
-        fig = attack_gallery(originals, disguised, recon, labels, per_class=int(cfg.attack.get("gallery_per_class", 2)),
-                             title=title)
+        fig = attack_gallery(originals, disguised, recon, labels,
+                             per_class=int(cfg.attack.get("gallery_per_class", 2)), title=title)
         mlflow.log_figure(fig, "gallery.png")
         metrics["run_id"] = active.info.run_id
     return metrics

@@ -110,7 +110,8 @@ class DisguisedDataModule(pl.LightningDataModule):
             if split is not None and name not in self._tensors:
                 images, labels = split
                 self._tensors[name] = (self.to_tensor(images),
-                                       torch.as_tensor(np.array(labels, np.int64), device=self.device_))  # a copy: shared arrays are read-only
+                                       # a copy: the dataset's shared arrays are read-only
+                                       torch.as_tensor(np.array(labels, np.int64), device=self.device_))
 
     def train_dataloader(self) -> TensorLoader:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
@@ -190,19 +191,20 @@ def resolve_device(trainer_cfg) -> dict:
     ``trainer=gpu`` on a machine without CUDA falls back to the CPU in 32-bit precision (with a
     warning), so that a GPU config still runs, slowly, anywhere. ``precision: auto`` is bf16-mixed
     where the device supports bf16 natively, else 32-true."""
-    t = trainer_cfg
-    precision = str(t.precision)
+    settings = trainer_cfg
+    precision = str(settings.precision)
     if precision == "auto":
-        device = "cuda" if str(t.accelerator) in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+        device = "cuda" if str(settings.accelerator) in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
         precision = "bf16-mixed" if bf16_supported(device) else "32-true"
-    wants_gpu = str(t.accelerator) in ("gpu", "cuda")
+    wants_gpu = str(settings.accelerator) in ("gpu", "cuda")
     if wants_gpu and not torch.cuda.is_available():
         log.warning("trainer.accelerator=%s but no CUDA device is visible: falling back to the CPU, 32-bit, "
-                    "one device.", t.accelerator)
+                    "one device.", settings.accelerator)
         return {"accelerator": "cpu", "devices": 1, "precision": "32-true", "strategy": "auto",
                 "channels_last": False, "fallback": True}
-    return {"accelerator": str(t.accelerator), "devices": t.devices, "precision": precision,
-            "strategy": str(t.get("strategy") or "auto"), "channels_last": bool(t.get("channels_last", False)),
+    return {"accelerator": str(settings.accelerator), "devices": settings.devices, "precision": precision,
+            "strategy": str(settings.get("strategy") or "auto"),
+            "channels_last": bool(settings.get("channels_last", False)),
             "fallback": False}
 
 
@@ -213,16 +215,17 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
 
     ``augment``: a callable on (N, 1, H, W) training batches on the 0..255 scale (e.g.
     :class:`disguisednets.augment.PersonInvariances`), applied before standardization."""
-    t = trainer_cfg
+    settings = trainer_cfg
     pl.seed_everything(int(seed), workers=False, verbose=False)
-    run = resolve_device(t)
+    run = resolve_device(settings)
     device = "cuda" if run["accelerator"] in ("gpu", "cuda") else "cpu"
     if device == "cuda":
         torch.backends.cudnn.benchmark = True          # fixed input sizes: let cuDNN pick its fastest kernels
         torch.set_float32_matmul_precision("high")     # TF32 for what autocast leaves in float32
     if run["channels_last"]:
         model = model.to(memory_format=torch.channels_last)  # NHWC convolutions for tensor cores
-    data = DisguisedDataModule(train, val, test, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+    data = DisguisedDataModule(train, val, test, batch_size=settings.batch_size,
+                               eval_batch_size=settings.eval_batch_size,
                                device=device, seed=int(seed))
     if augment is not None:
         std, raw_augment = float(data.std), augment
@@ -230,14 +233,15 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
         def augment(z):  # standardized batch → 0..255 scale → perturbed → standardized
             mean = torch.as_tensor(data.mean, device=z.device)
             return (raw_augment(z * std + mean) - mean) / std
-    module = ImageClassifier(model, lr=t.lr, weight_decay=t.weight_decay, max_epochs=t.max_epochs, augment=augment,
-                             schedule=str(t.get("schedule") or "cosine"))
+    module = ImageClassifier(model, lr=settings.lr, weight_decay=settings.weight_decay, max_epochs=settings.max_epochs,
+                             augment=augment, schedule=str(settings.get("schedule") or "cosine"))
     module.device_info = run  # what the run actually used (a GPU config may have fallen back)
-    limits = {"limit_train_batches": t.limit_train_batches} if t.get("limit_train_batches") else {}
+    limit = settings.get("limit_train_batches")
+    limits = {"limit_train_batches": limit} if limit else {}
     trainer = pl.Trainer(
         accelerator=run["accelerator"], devices=run["devices"], precision=run["precision"],
-        strategy=run["strategy"], max_epochs=t.max_epochs,
-        logger=False, enable_checkpointing=False, enable_progress_bar=bool(t.progress_bar),
+        strategy=run["strategy"], max_epochs=settings.max_epochs,
+        logger=False, enable_checkpointing=False, enable_progress_bar=bool(settings.progress_bar),
         enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks or [], **limits,
     )
     trainer.fit(module, datamodule=data)

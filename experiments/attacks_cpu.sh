@@ -9,7 +9,7 @@ run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trai
 run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper
 run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear
 run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,uniform mechanism.kind=orthogonal,gaussian
-run mechanism=rmt noise=uniform attack=regression attack.form=forward attack.known_pairs=1,20,1000
+run mechanism=rmt noise=uniform attack=regression attack.regression_form=forward attack.known_pairs=1,20,1000
 # direct re-identification
 run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
 # level (a): no known pairs

@@ -37,7 +37,7 @@ CASES = [
     ("RMT orthogonal b=7", "rmt", 28, 7, {}, None),
     ("RMT gaussian b=7", "rmt", 28, 7, {"kind": "gaussian"}, None),
     ("RMT orthogonal flat b=7", "rmt", 28, 7, {"mode": "flat"}, None),
-    ("RMT orthogonal b=7 + uniform u=100 (Table II)", "rmt", 28, 7, {"noise": {"kind": "uniform", "level": 100}},
+    ("RMT orthogonal b=7 + uniform level 100 (Table II)", "rmt", 28, 7, {"noise": {"kind": "uniform", "level": 100}},
      "RMT orthogonal b=7"),
     ("permutation b=7 + s&p 2%", "permutation", 28, 7, {"noise": {"kind": "salt_and_pepper", "rate": 0.02}},
      "permutation b=7"),

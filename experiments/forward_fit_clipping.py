@@ -4,7 +4,7 @@ The forward fit estimates R_i from m known pairs and reconstructs with its pseud
 a block position is background in nearly every known image, R̂_i is near-singular and the
 reconstruction reaches ±10^15 at a few pixels; clipping to 0..255 (what any image viewer does)
 leaves a recognisable digit. This script measures linkage and SSIM of the raw and clipped maps
-(MNIST, RMT b = 7 orthogonal, uniform noise u = 100, m = 20, 2,000 test images, experiment key
+(MNIST, RMT b = 7 orthogonal, uniform noise level 100, m = 20, 2,000 test images, experiment key
 seed 0) and draws originals | forward raw (min–max scaled) | forward clipped | inverse fit, clipped.
 
     .venv/bin/python experiments/forward_fit_clipping.py      # → results/forward_fit_clipping.{md,png}
@@ -40,7 +40,7 @@ def main(out_dir: Path = Path("results"), m: int = 20, n: int = 2000) -> None:
            for form in ("forward", "inverse")}
     lines = ["# The forward fit needs clipping", "",
              f"Made by `.venv/bin/python experiments/forward_fit_clipping.py`: MNIST, RMT b = 7 orthogonal, uniform "
-             f"noise u = 100, m = {m} known pairs, the first {n} test images, experiment key seed 0.", "",
+             f"noise level 100, m = {m} known pairs, the first {n} test images, experiment key seed 0.", "",
              "| regression form | map | largest \\|pixel\\| | linkage (%) | SSIM |", "|---|---|---|---|---|"]
     for form, r in rec.items():
         for name, x in (("raw", r), ("clipped to 0..255", np.clip(r, 0, 255))):
@@ -60,7 +60,7 @@ def main(out_dir: Path = Path("results"), m: int = 20, n: int = 2000) -> None:
             axes[i, j].set_xticks([])
             axes[i, j].set_yticks([])
         axes[i, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
-    fig.suptitle(f"Regression attack on RMT (b = 7, u = 100), m = {m}", fontsize=9)
+    fig.suptitle(f"Regression attack on RMT (b = 7, noise level 100), m = {m}", fontsize=9)
     fig.savefig(out_dir / "forward_fit_clipping.png", dpi=110)
     print("\n".join(lines))
 

@@ -88,8 +88,8 @@ class AESECB(BlockMechanism):
         if unit not in UNIT_SIZES:
             raise ValueError(f"The 'unit' parameter of {cls.__name__} must be one of {UNIT_SIZES}. Got {unit!r} instead.")
         if form not in FORMS:
-            raise ValueError(f"The 'form' parameter of {cls.__name__} (mechanism.aes_form in the configs) must be one of "
-                             f"{FORMS}. Got {form!r} instead.")
+            raise ValueError(f"The 'form' parameter of {cls.__name__} (mechanism.aes_form in the configs) must be "
+                             f"one of {FORMS}. Got {form!r} instead.")
         if filter not in FILTERS:
             raise ValueError(f"The 'filter' parameter of {cls.__name__} must be one of {FILTERS}. "
                              f"Got {filter!r} instead.")

@@ -4,7 +4,7 @@ Per block position i a secret b×b matrix R_i; the block becomes X_i R_i (``mode
 vec(X_i) times a b²×b² matrix (``mode='flat'``). Kinds: ``orthogonal`` (Haar) and ``gaussian``
 (random projection, entries N(0, 1/d) for d×d matrices, condition number ≤ 20·d so that restore
 is exact from float32). Optional uniform noise
-Y_i = (X_i + Δ_i) R_i, Δ ~ U(0, u). Output float32.
+Y_i = (X_i + Δ_i) R_i, Δ ~ U(0, level). Output float32.
 """
 
 from __future__ import annotations

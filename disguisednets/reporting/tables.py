@@ -29,9 +29,9 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
     beside the paper's best setting, with the mean epoch time."""
     groups: dict[tuple[str, str], list] = {}
     for r in _runs(client, experiment).trained():
-        t = r.data.tags
-        group = t["setting"].split(" · ", 1)[1] if by_setting else t.get("mechanism")
-        groups.setdefault((t.get("dataset"), group), []).append(r)
+        tags = r.data.tags
+        group = tags["setting"].split(" · ", 1)[1] if by_setting else tags.get("mechanism")
+        groups.setdefault((tags.get("dataset"), group), []).append(r)
     lines = ["| dataset | mechanism | our accuracy (%) | test images | paper, best setting (%) | epoch time (s) |",
              "|---|---|---|---|---|---|"]
     for (dataset, group), runs in sorted(groups.items(), key=lambda kv: (
@@ -76,9 +76,9 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
                      f"{mt['linkage_rate']:.1f} | {raw} | {hits} | {mt['mse']:.0f} | {mt['ssim']:.3f} |")
     if attacked:
         r = attacked[0]
-        mt, t = r.data.metrics, r.data.tags
-        lines += ["", f"Robust examiner ({t.get('examiner')}): accuracy on the original test images "
+        mt, tags = r.data.metrics, r.data.tags
+        lines += ["", f"Robust examiner ({tags.get('examiner')}): accuracy on the original test images "
                   f"{mt['examiner_acc_original']:.1f}%, worst calibration {mt['examiner_calib_worst']:.1f}% of clean; "
-                  f"paper-protocol examiner ({t.get('paper_examiner')}): {mt['paper_examiner_acc_original']:.1f}%, "
+                  f"paper-protocol examiner ({tags.get('paper_examiner')}): {mt['paper_examiner_acc_original']:.1f}%, "
                   f"worst calibration {mt['paper_examiner_calib_worst']:.1f}% of clean."]
     return "\n".join(lines)

@@ -78,7 +78,8 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
             print(f"table2: no runs yet; run: {SWEEP_COMMANDS['table2']}")
     for name in (n for n in FIGURES if n in only):
         runs = load_runs(client, name)
-        fig = FIGURES[name](runs, table2 if len(table2) else None, others=lambda experiment: load_runs(client, experiment))
+        fig = FIGURES[name](runs, table2 if len(table2) else None,
+                            others=lambda experiment: load_runs(client, experiment))
         if fig is None:
             print(f"{name}: no runs yet; run: {SWEEP_COMMANDS[name]}")
             continue
