@@ -180,6 +180,10 @@ def flat_params(cfg: DictConfig, kind: str = "train") -> dict[str, str]:
     container = OmegaConf.to_container(cfg, resolve=True)
     for k in (*_NOT_RESULT, *_UNUSED_BY[kind]):
         container.pop(k, None)
+    for k in _NOT_RESULT_TRAINER:   # display settings
+        container.get("trainer", {}).pop(k, None)
+    if isinstance(container.get("scale"), dict):
+        container["scale"].pop("folds", None)  # the sweep's fold list; the run's fold is `fold`
     out: dict[str, str] = {}
 
     def walk(prefix: str, node: Any) -> None:
