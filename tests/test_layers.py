@@ -20,7 +20,7 @@ LAYERS = [
                            "attacks.calibration", "attacks.registry"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),
-    ("tracking and reporting", ["tracking", "reporting", "reporting.*"]),
+    ("tracking and reporting", ["tracking", "runinfo", "reporting", "reporting.*"]),
 ]
 ORDER = ["data and keys", "mechanisms", "attack algorithms", "grid point", "tasks", "tracking and reporting",
          "entry points"]
