@@ -67,9 +67,14 @@ def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
 def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
     import mlflow
 
-    result = attack(point, cfg)
-    metrics = dict(result.metrics)
-    with start_run(cfg, point.key, kind="attack", extra_tags=result.tags, extra_params=result.params) as active:
+    # The run spans the attack, so that its duration in the UI is the attack's (a failed attack is a FAILED run).
+    with start_run(cfg, point.key, kind="attack", extra_tags={"attack": cfg.attack.name}) as active:
+        result = attack(point, cfg)
+        metrics = dict(result.metrics)
+        if active is None:  # an extra process of a multi-process run: rank 0 tracks
+            return metrics
+        mlflow.set_tags(result.tags)
+        mlflow.log_params(result.params)
         mlflow.log_metrics(metrics)
         m = result.params["attack.known_pairs"]
         title = (f"{cfg.attack.name} attack on {cfg.mechanism.name} ({m} known pairs): success "
