@@ -48,6 +48,8 @@ def _log_report(client: MlflowClient, run_id: str, path: Path, runs: Runs, cells
         client.log_metric(run_id, f"{name}_std", std, step=step)
     client.log_metric(run_id, "reports_written", step, step=step)
     ids = sorted({r.info.run_id for r in runs.runs})
+    if not ids:  # drawn from the data, not from runs (the gallery)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         used = Path(tmp) / f"{path.stem}-runs-used.json"
         used.write_text(json.dumps({"output": path.name, "experiment": runs.experiment, "run_ids": ids}, indent=1))
