@@ -30,7 +30,8 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
     groups: dict[tuple[str, str], list] = {}
     for r in _runs(client, experiment).trained():
         tags = r.data.tags
-        group = tags["setting"].split(" · ", 1)[1] if by_setting else tags.get("mechanism")
+        # by setting: the setting tag without its task and dataset ('train · mnist rmt-b7-…' → 'rmt-b7-…')
+        group = tags["setting"].split(" · ", 1)[1].split(" ", 1)[-1] if by_setting else tags.get("mechanism")
         groups.setdefault((tags.get("dataset"), group), []).append(r)
     lines = ["| dataset | mechanism | our accuracy (%) | test images | paper, best setting (%) | epoch time (s) |",
              "|---|---|---|---|---|---|"]
