@@ -106,7 +106,7 @@ def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> 
             raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
         return key
     return generate_key(mech.name, image_shape, mech.block_size, n_classes=n_classes, noise=dict(cfg.noise),
-                        seed=int(cfg.seed), **key_settings(mech))
+                        seed=int(cfg.seed), context=f"dataset={cfg.dataset.name}", **key_settings(mech))
 
 
 @dataclass(frozen=True)

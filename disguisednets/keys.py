@@ -3,7 +3,8 @@
 A key is a non-secret *spec* (mechanism, image shape, block size, noise, mechanism settings)
 plus secret arrays (block permutation, label map, per-block matrices or AES keys). Keys are
 drawn from the OS CSPRNG; a ``seed`` gives a deterministic *experiment key* instead, drawn from
-an AES-CTR keystream keyed by the seed, and the key says so.
+an AES-CTR keystream keyed by the seed and what the key is for (its spec, and a context such as
+the dataset), so that no two grid points share key material by accident; the key says it is one.
 
 The key material is never shown: ``repr`` and every error give the fingerprint only, a short
 SHA-256 of the spec and the arrays. Saved keys are JSON with base64 arrays, written 0600,
@@ -42,14 +43,15 @@ class KeyRandom:
     """Cryptographic randomness for key generation.
 
     ``seed=None`` reads the OS CSPRNG (``os.urandom``). An integer seed gives a reproducible
-    experiment stream: the AES-128-CTR keystream under SHA-256("disguisednets" | seed).
+    experiment stream: the AES-128-CTR keystream under SHA-256 of the seed and ``context`` (what the
+    key is for: :func:`disguisednets.mechanisms.generate_key` passes the spec and the dataset).
     """
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, context: str = ""):
         self.seed = seed
         self._ctr = None
         if seed is not None:
-            k = hashlib.sha256(f"disguisednets-experiment-key:{int(seed)}".encode()).digest()[:16]
+            k = hashlib.sha256(f"disguisednets-experiment-key:{int(seed)}|{context}".encode()).digest()[:16]
             self._ctr = AES.new(k, AES.MODE_CTR, nonce=b"", initial_value=0)
 
     def bytes(self, n: int) -> bytes:

@@ -75,3 +75,13 @@ def tiny_cfg(tmp_path, monkeypatch):
 def images():
     """Random uint8 images (5, 28, 28), every pixel value possible."""
     return np.random.default_rng(7).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+
+
+def with_settings(key, **settings):
+    """The same key material under other (public) settings: compares two forms under one key."""
+    from disguisednets.keys import DisguiseKey
+    from disguisednets.mechanisms import get_mechanism
+
+    spec = {**key.spec, **settings}
+    names = get_mechanism(key.mechanism).key_arrays(spec)
+    return DisguiseKey(spec, {n: key.array(n) for n in names}, experiment=True)

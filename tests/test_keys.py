@@ -112,3 +112,24 @@ def test_key_errors_never_contain_key_material(key, tmp_path):
         load_key(_edit(key, tmp_path, shrink))
     for a in secrets.values():
         assert a["data"][:16] not in str(err.value)
+
+
+def test_experiment_keys_of_different_grid_points_share_no_key_material():
+    """The same seed for another dataset, mechanism or setting gives other secrets (issue: MNIST and
+    Fashion runs of a fold shared their key; rmt and permutation their permutation)."""
+    from tests.conftest import compose_config
+
+    from disguisednets.gridpoint import build_key
+
+    mnist = build_key(compose_config(["mechanism=rmt", "dataset=mnist"]), (28, 28), 10)
+    fashion = build_key(compose_config(["mechanism=rmt", "dataset=fashion"]), (28, 28), 10)
+    assert mnist.fingerprint != fashion.fingerprint
+    for name in ("permutation", "label_map", "matrices"):
+        assert not np.array_equal(mnist.array(name), fashion.array(name)), name
+    again = build_key(compose_config(["mechanism=rmt", "dataset=mnist"]), (28, 28), 10)
+    assert again == mnist  # still reproducible
+    perm = generate_key("permutation", (28, 28), 7, seed=0)
+    rmt = generate_key("rmt", (28, 28), 7, seed=0)
+    rmt_noisy = generate_key("rmt", (28, 28), 7, seed=0, noise={"kind": "uniform", "level": 100})
+    assert not np.array_equal(perm.array("permutation"), rmt.array("permutation"))
+    assert not np.array_equal(rmt.array("matrices"), rmt_noisy.array("matrices"))

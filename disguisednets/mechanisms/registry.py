@@ -7,6 +7,7 @@ mechanism's schema (``validate_key_arrays``).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -81,14 +82,16 @@ def load_key(path: str | os.PathLike, *, mechanism: str | None = None) -> Disgui
 
 
 def generate_key(mechanism: str, image_shape: tuple[int, int], block_size: int, *, n_classes: int = 10,
-                 noise: Mapping[str, Any] | None = None, seed: int | None = None,
+                 noise: Mapping[str, Any] | None = None, seed: int | None = None, context: str = "",
                  **settings: Any) -> DisguiseKey:
     """Draw a key for ``mechanism``.
 
-    ``seed=None`` draws from the OS CSPRNG; an int gives a reproducible experiment key.
+    ``seed=None`` draws from the OS CSPRNG; an int gives a reproducible experiment key, drawn from
+    the seed, the key's spec and ``context`` (the experiments pass the dataset's name): keys of two
+    grid points that differ in dataset, mechanism or any setting share no key material.
     """
     cls = get_mechanism(mechanism)
     spec = cls.make_spec(image_shape=image_shape, block_size=block_size, n_classes=n_classes,
                          noise=noise, **settings)
-    rng = KeyRandom(seed)
+    rng = KeyRandom(seed, context=f"{context}|{json.dumps(spec, sort_keys=True)}")
     return DisguiseKey(spec, cls.draw_key_arrays(spec, rng), experiment=seed is not None)
