@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from disguisednets.gridpoint import GridPoint
 from disguisednets.reporting.gallery import attack_gallery
 from disguisednets.tasks import attack, train
-from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, is_rank_zero, start_run
+from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, is_rank_zero, mark_dead_runs, start_run
 
 __all__ = ["run"]
 
@@ -31,6 +31,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trains on it. With ``resume`` (the default) a grid point that already finished with the same
     resolved config and code version is skipped, and its metrics are returned with ``skipped=True``.
     """
+    if is_rank_zero():
+        mark_dead_runs(cfg)   # ghosts of this grid point: runs left RUNNING by a killed process
     if cfg.get("resume", True) and is_rank_zero():
         done = find_finished_run(cfg)
         if done is not None:

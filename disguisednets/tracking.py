@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from disguisednets.runinfo import config_digest, flat_params, git_commit, machine, run_name, setting_name
 
-__all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "prepare_store", "start_run",
+__all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "open_store", "prepare_store",
+           "start_run", "mark_dead_runs",
            "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero", "run_name",
            "setting_name", "machine"]
 
@@ -43,12 +45,30 @@ def tracking_uri(cfg: DictConfig) -> str:
     return default_uri(cfg.paths.output_dir, cfg.tracking.get("uri"))
 
 
+_READY: set[str] = set()   # stores this process has created or found complete
+
+
+def open_store(uri: str) -> MlflowClient:
+    """A client of the store at ``uri``. A SQLite store is created and migrated first, once per
+    process and under a file lock beside it (``mlflow.db.lock``): two processes that start at once on
+    a fresh output folder would otherwise both run MLflow's migrations ("table … already exists").
+    Its ``Default`` experiment keeps its artifacts in the output folder (``mlartifacts/0``)."""
+    if uri.startswith("sqlite:///") and uri not in _READY:
+        from filelock import FileLock
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        db = Path(uri[len("sqlite:///"):])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{db}.lock", timeout=600):
+            SqlAlchemyStore(uri, (db.parent / "mlartifacts").resolve().as_uri())  # tables, Default experiment
+        _READY.add(uri)
+    return MlflowClient(uri)
+
+
 def prepare_store(cfg: DictConfig) -> str:
     """Create the store and the experiment if missing; return the experiment id."""
     uri = tracking_uri(cfg)
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(uri)
+    client = open_store(uri)
     name = str(cfg.tracking.experiment)
     exp = client.get_experiment_by_name(name)
     if exp is None:
@@ -89,7 +109,7 @@ def find_finished_run(cfg: DictConfig):
     Runs with a key file (``key.path``) are never matched: the file may have changed."""
     if cfg.key.get("path"):
         return None
-    client = MlflowClient(tracking_uri(cfg))
+    client = open_store(tracking_uri(cfg))
     exp = client.get_experiment_by_name(str(cfg.tracking.experiment))
     if exp is None:
         return None
@@ -99,6 +119,36 @@ def find_finished_run(cfg: DictConfig):
                        f"and tags.git_commit = '{git_commit()}'"),
         order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0] if runs else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def mark_dead_runs(cfg: DictConfig) -> list[str]:
+    """Runs of this grid point (same config digest) left RUNNING by a process of this machine that
+    is gone (killed, e.g. by SIGKILL or the OOM killer) are marked KILLED, so that neither the UI nor
+    the report shows a ghost. Returns their ids. Runs of other machines are left alone."""
+    client = open_store(tracking_uri(cfg))
+    exp = client.get_experiment_by_name(str(cfg.tracking.experiment))
+    if exp is None:
+        return []
+    found = client.search_runs([exp.experiment_id], filter_string=(
+        f"attributes.status = 'RUNNING' and tags.config_digest = '{config_digest(cfg)}' "
+        f"and tags.host = '{socket.gethostname()}'"), max_results=1000)
+    dead = [r for r in found if r.data.tags.get("pid", "").isdigit() and not _alive(int(r.data.tags["pid"]))]
+    for r in dead:
+        client.set_tag(r.info.run_id, "killed", f"process {r.data.tags['pid']} was gone when the grid point ran again")
+        client.set_terminated(r.info.run_id, status="KILLED")
+        log.warning("Marked run %s (%s) KILLED: its process %s is gone.", r.info.run_id, r.info.run_name,
+                    r.data.tags["pid"])
+    return [r.info.run_id for r in dead]
 
 
 def _use_tracking_uri(uri: str) -> None:
@@ -137,6 +187,8 @@ def start_run(cfg: DictConfig, key, kind: str, extra_tags: dict[str, str] | None
         "git_commit": git_commit(),
         "config_digest": config_digest(cfg),
         "machine": machine(),
+        "host": socket.gethostname(),
+        "pid": str(os.getpid()),   # with host: a run left RUNNING by a dead process is found (mark_dead_runs)
         "scale": str(OmegaConf.select(cfg, "scale.name", default="custom")),
         **(extra_tags or {}),
     }
