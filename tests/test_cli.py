@@ -263,3 +263,51 @@ def test_console_script_runs_the_readme_example(tmp_path):
     assert read_folder(tmp_path / "digits-restored").keys() == read_folder(tmp_path / "digits").keys()
     for c, images in read_folder(tmp_path / "digits").items():
         np.testing.assert_array_equal(np.stack(read_folder(tmp_path / "digits-restored")[c]), np.stack(images))
+
+
+def _same_tree(a: Path, b: Path) -> None:
+    """What `diff -r a b` checks: the same relative paths, byte for byte."""
+    import filecmp
+
+    files = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())  # noqa: E731
+    assert files(a) == files(b)
+    match, mismatch, errors = filecmp.cmpfiles(a, b, files(a), shallow=False)
+    assert not mismatch and not errors
+
+
+def test_a_disguised_png_folder_restores_to_the_same_names_and_bytes(tmp_path):
+    write_folder(tmp_path / "in", per_class=5)
+    key = keygen(tmp_path, "--mechanism", "permutation", "--image-size", "28", "--block-size", "7", "--classes", "3")
+    assert run("disguise", "--key", key, tmp_path / "in", "-o", tmp_path / "dis", "-q") == 0
+    assert run("restore", "--key", key, tmp_path / "dis", "-o", tmp_path / "back", "--classes-from", tmp_path / "in",
+               "-q") == 0
+    _same_tree(tmp_path / "in", tmp_path / "back")
+    # The disguised folder keeps the file names, not the class folders (those are the disguised labels).
+    assert sorted(p.name for p in (tmp_path / "dis").rglob("*.png")) == sorted(
+        p.name for p in (tmp_path / "in").rglob("*.png"))
+    # Through an .npz too, and numbered on request.
+    assert run("disguise", "--key", key, tmp_path / "in", "-o", tmp_path / "dis.npz", "-q") == 0
+    assert run("restore", "--key", key, tmp_path / "dis.npz", "-o", tmp_path / "back2", "--classes-from",
+               tmp_path / "in", "-q") == 0
+    _same_tree(tmp_path / "in", tmp_path / "back2")
+    assert run("disguise", "--key", key, tmp_path / "in", "-o", tmp_path / "numbered", "--no-names", "-q") == 0
+    assert sorted(p.name for p in (tmp_path / "numbered").rglob("*.png"))[0] == "000000.png"
+
+
+def test_nested_sub_folders_and_truncated_files_are_refused_with_their_path(tmp_path, capsys):
+    key = keygen(tmp_path, "--mechanism", "permutation", "--image-size", "28", "--block-size", "7", "--classes", "3")
+    write_folder(tmp_path / "in", per_class=3)
+    nested = tmp_path / "in" / "cat" / "sub" / "subsub"
+    nested.mkdir(parents=True)
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(nested / "a.png")
+    assert run("disguise", "--key", key, tmp_path / "in", "-o", tmp_path / "o.npz", "-q") == 2
+    err = capsys.readouterr().err
+    assert str(nested / "a.png") in err and "nested sub-folder" in err and not (tmp_path / "o.npz").exists()
+
+    write_folder(tmp_path / "in2", per_class=70)  # 210 images, one of them truncated
+    victim = sorted((tmp_path / "in2" / "dog").glob("*.png"))[10]
+    victim.write_bytes(victim.read_bytes()[:-200])
+    assert run("disguise", "--key", key, tmp_path / "in2", "-o", tmp_path / "o2.npz", "--chunk", "64", "-q") == 2
+    err = capsys.readouterr().err
+    assert str(victim) in err and "truncated" in err and not (tmp_path / "o2.npz").exists()
+    assert not list(tmp_path.glob(".o2.npz.*"))  # no partial output left behind

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an .npz, an .npy, or a new folder for PNG files (uint8 output only)")
         p.add_argument("--chunk", type=int, default=8192, help="images per chunk (8192)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--no-names", action="store_true",
+                       help="number the output files instead of keeping the input's file names (names travel "
+                            "with disguised data: use this if yours tell the class)")
         if name == "restore":
             p.add_argument("--classes-from", help="the original class folder: name PNG class folders after it")
         p.set_defaults(fn=fn)

@@ -65,9 +65,9 @@ def _check_labels(labels, key: DisguiseKey) -> None:
 
 
 def _stream(source, out_path, fn, dtype, labels, class_folders, chunk: int, what: str, quiet: bool,
-            fingerprint: str | None = None) -> float:
+            fingerprint: str | None = None, names: list[str] | None = None) -> float:
     """Run ``fn`` over ``source`` in chunks into an atomic output; return the images per second."""
-    writer = open_output(out_path, source.n, source.shape, dtype, labels, class_folders, fingerprint)
+    writer = open_output(out_path, source.n, source.shape, dtype, labels, class_folders, fingerprint, names)
     t0 = time.perf_counter()
     try:
         with _progress(source.n, what, quiet) as bar:
@@ -120,7 +120,8 @@ def cmd_disguise(args) -> int:
     probe = mechanism.disguise(source.read(0, 1), rng=np.random.default_rng())
     labels = None if source.labels is None else mechanism.disguise_labels(source.labels)
     rate = _stream(source, args.output, lambda x: mechanism.disguise(x, rng=rng), probe.dtype, labels, None,
-                   args.chunk, "disguise", args.quiet, fingerprint=key.fingerprint)
+                   args.chunk, "disguise", args.quiet, fingerprint=key.fingerprint,
+                   names=None if args.no_names else source.names)
     print(f"Disguised {source.description} → {args.output} ({probe.dtype}"
           f"{', labels remapped by the key' if labels is not None else ', no labels'}; key fingerprint "
           f"{key.fingerprint}); {rate:,.0f} images/s.")
@@ -153,7 +154,7 @@ def cmd_restore(args) -> int:
         return y if y.dtype == np.uint8 else np.clip(np.rint(y), 0, 255).astype(np.uint8)
 
     rate = _stream(source, args.output, restore, np.dtype(np.uint8), labels, folders, args.chunk, "restore",
-                   args.quiet)
+                   args.quiet, names=None if args.no_names else source.names)
     noisy = key.spec["noise"]["kind"] != "none"
     print(f"Restored {source.description} → {args.output}{' (the noise added before disguising stays in)' if noisy else ''}"
           f"; {rate:,.0f} images/s.")

@@ -1,17 +1,13 @@
-"""Image files in and out for the data owner's command line (the I/O edge of the project).
-
-Inputs: a folder of images in class subfolders (ImageFolder layout; labels = class index in sorted
-order), a flat folder of unlabeled images, or ``.npy`` / ``.npz`` arrays. Images are read in
-chunks, so a folder or ``.npy`` larger than memory streams through. Outputs are written to a
-temporary name beside the target and renamed at the end: an interrupted or failed run leaves no
-half-written output. Only lossless outputs exist: ``.npz``, ``.npy`` or PNG (uint8 only).
-"""
+"""Image inputs for the data owner's command line: a folder of images in class subfolders
+(ImageFolder layout; labels = class index in sorted order), a flat folder of unlabeled images, or
+``.npy`` / ``.npz`` arrays. Images are read in chunks, so a folder or ``.npy`` larger than memory
+streams through. A folder's file names travel with its images (``ImageSource.names``), so that a
+disguised folder restores to the same names. Images nested deeper than one level of class
+subfolders are refused with their path, never skipped."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["ImageSource", "InputError", "open_source", "OutputWriter", "open_output", "check_output_path",
-           "IMAGE_SUFFIXES", "class_names"]
+__all__ = ["IMAGE_SUFFIXES", "MANIFEST", "ImageSource", "InputError", "class_names", "open_source"]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".webp", ".jpg", ".jpeg")
 IMAGE_KEYS, LABEL_KEYS = ("images", "x", "x_train", "arr_0"), ("labels", "y", "y_train", "arr_1")
@@ -42,6 +37,7 @@ class ImageSource:
     description: str
     _read: Callable[[int, int], np.ndarray]
     fingerprint: str | None = None  # the key that disguised these images, where the input records it
+    names: list[str] | None = None  # the images' file names (no folders), where the input has them
 
     def read(self, start: int, stop: int) -> np.ndarray:
         return self._read(start, stop)
@@ -110,14 +106,29 @@ def _read_files(files: list[Path], dtype: np.dtype) -> Callable[[int, int], np.n
     def read(start: int, stop: int) -> np.ndarray:
         out = []
         for f in files[start:stop]:  # file decoding is per file; the disguise itself is vectorized
-            with Image.open(f) as im:
-                out.append(np.asarray(im.convert("L") if im.mode == "1" else im, dtype=dtype))
+            try:
+                with Image.open(f) as im:
+                    out.append(np.asarray(im.convert("L") if im.mode == "1" else im, dtype=dtype))
+            except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for damaged pixel data
+                raise InputError(f"{f} cannot be decoded ({exc}); the file is damaged or truncated. Replace or "
+                                 "remove it; nothing was written.") from None
         return np.stack(out)
 
     return read
 
 
+def _check_depth(folder: Path) -> None:
+    """Refuse images nested deeper than one level of class subfolders: they would be left out."""
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if len(rel.parts) > 2 and _is_image(p) and not any(part.startswith(".") for part in rel.parts):
+            raise InputError(f"{p} lies in a nested sub-folder ({rel.parent}); DisguisedNets reads a flat folder or "
+                             "one level of class subfolders. Move the images up into their class folder (or "
+                             "disguise that sub-folder on its own); nothing was written.")
+
+
 def _open_folder(folder: Path) -> ImageSource:
+    _check_depth(folder)
     top = sorted(p for p in folder.iterdir() if _is_image(p))
     subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
     labelled = {d.name: sorted(p for p in d.iterdir() if _is_image(p)) for d in subdirs}
@@ -139,7 +150,7 @@ def _open_folder(folder: Path) -> ImageSource:
     shape, dtype = _scan_headers(files)
     kind = f"{len(classes)} class folders" if classes else "a flat folder"
     return ImageSource(len(files), shape, dtype, labels, classes, f"{len(files)} images in {kind} of {folder}",
-                       _read_files(files, dtype), _manifest_fingerprint(folder))
+                       _read_files(files, dtype), _manifest_fingerprint(folder), [f.name for f in files])
 
 
 def _check_array(images: np.ndarray, path: Path) -> np.ndarray:
@@ -169,13 +180,16 @@ def _open_npz(path: Path) -> ImageSource:
         label_key = next((k for k in LABEL_KEYS if k in npz.files and k != image_key), None)
         labels = None if label_key is None else np.asarray(npz[label_key]).reshape(-1)
         fingerprint = str(npz["key_fingerprint"]) if "key_fingerprint" in npz.files else None
+        names = [str(n) for n in npz["names"]] if "names" in npz.files else None
+    if names is not None and len(names) != len(images):
+        raise InputError(f"{path}: {len(names)} file names for {len(images)} images.")
     if labels is not None:
         if len(labels) != len(images):
             raise InputError(f"{path}: {len(labels)} labels for {len(images)} images.")
         if labels.dtype.kind not in "iu" or (len(labels) and labels.min() < 0):
             raise InputError(f"{path}: labels must be non-negative integers (class indices); got {labels.dtype}.")
     return ImageSource(len(images), tuple(images.shape[1:]), images.dtype, labels, None,
-                       f"{len(images)} images from {path}", lambda a, b: np.asarray(images[a:b]), fingerprint)
+                       f"{len(images)} images from {path}", lambda a, b: np.asarray(images[a:b]), fingerprint, names)
 
 
 MANIFEST = "disguisednets.json"
@@ -212,101 +226,3 @@ def open_source(path: str | os.PathLike) -> ImageSource:
     if path.suffix == ".npy":
         return _open_npy(path)
     raise InputError(f"{path}: give a folder of images, an .npz or an .npy file.")
-
-
-# ---------------------------------------------------------------------------------------------- output
-
-def check_output_path(path: str | os.PathLike, dtype: np.dtype) -> str:
-    """The output kind for ``path`` ('npz', 'npy' or 'png'); an error if it exists or is lossy."""
-    path = Path(path)
-    if path.exists():
-        raise InputError(f"{path} already exists; choose a new output path (nothing is ever overwritten).")
-    if not path.parent.is_dir():
-        raise InputError(f"The folder {path.parent} for the output does not exist; create it first.")
-    suffix = path.suffix.lower()
-    if suffix in (".npz", ".npy"):
-        return suffix[1:]
-    if suffix in (".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".png", ".tif", ".tiff"):
-        raise InputError(f"{path}: write an .npz, an .npy or a folder (of PNG files). Lossy formats such as "
-                         "JPEG would destroy AES ciphertext, so single image files are not offered.")
-    if suffix:
-        raise InputError(f"{path}: unknown output kind {suffix!r}; write an .npz, an .npy or a folder of PNGs.")
-    if np.dtype(dtype) != np.uint8:
-        raise InputError(f"The output is {np.dtype(dtype)} (this key's images are not whole 0..255 values); "
-                         f"PNG would round it and lose information. Write an .npz or .npy instead, e.g. {path}.npz")
-    return "png"
-
-
-class OutputWriter:
-    """Write ``n`` images in chunks to a temporary name; :meth:`commit` renames it into place."""
-
-    def __init__(self, path: str | os.PathLike, n: int, shape: tuple[int, int], dtype, labels: np.ndarray | None,
-                 class_names: dict[int, str] | None = None, fingerprint: str | None = None):
-        self.path = Path(path)
-        self.kind = check_output_path(self.path, dtype)
-        self.n, self.labels = n, labels
-        self.class_names = class_names
-        self.fingerprint = fingerprint
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent))
-        if self.kind in ("npz", "npy"):
-            self._images = np.lib.format.open_memmap(self._tmpdir / "images.npy", mode="w+", dtype=dtype,
-                                                     shape=(n, *shape))
-        else:
-            self._images = None
-            self._digits = max(6, len(str(n - 1)))
-            if labels is not None:
-                for c in np.unique(labels):
-                    (self._tmpdir / self._class_folder(int(c))).mkdir()
-
-    def _class_folder(self, c: int) -> str:
-        return (self.class_names or {}).get(c, str(c))
-
-    def write(self, start: int, images: np.ndarray) -> None:
-        if self._images is not None:
-            self._images[start:start + len(images)] = images
-            return
-        from PIL import Image
-
-        for i, image in enumerate(images, start):  # PNG encoding is per file
-            folder = self._tmpdir if self.labels is None else self._tmpdir / self._class_folder(int(self.labels[i]))
-            Image.fromarray(np.ascontiguousarray(image)).save(folder / f"{i:0{self._digits}d}.png", optimize=False)
-
-    def commit(self) -> Path:
-        if self.kind == "png":
-            if self.fingerprint:
-                import json
-
-                (self._tmpdir / MANIFEST).write_text(json.dumps({"key_fingerprint": self.fingerprint}) + "\n")
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmpdir, 0o777 & ~umask)  # mkdtemp made it 0700; the output is an ordinary folder
-            os.rename(self._tmpdir, self.path)
-            return self.path
-        self._images.flush()
-        del self._images
-        if self.kind == "npy":
-            os.replace(self._tmpdir / "images.npy", self._tmpdir / "out")
-        else:
-            with zipfile.ZipFile(self._tmpdir / "out", "w", zipfile.ZIP_STORED, allowZip64=True) as z:
-                z.write(self._tmpdir / "images.npy", "images.npy")
-                if self.labels is not None:
-                    with z.open("labels.npy", "w") as f:
-                        np.lib.format.write_array(f, np.asarray(self.labels, np.int64))
-                if self.fingerprint:
-                    with z.open("key_fingerprint.npy", "w") as f:
-                        np.lib.format.write_array(f, np.array(self.fingerprint))
-        if self.path.exists():
-            raise InputError(f"{self.path} appeared while this ran; the output is left in {self._tmpdir}/out.")
-        os.replace(self._tmpdir / "out", self.path)
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
-        return self.path
-
-    def abort(self) -> None:
-        self._images = None
-        shutil.rmtree(self._tmpdir, ignore_errors=True)
-
-
-def open_output(path, n, shape, dtype, labels=None, class_names=None, fingerprint=None) -> OutputWriter:
-    """An :class:`OutputWriter`; ``fingerprint`` (of the disguising key, not secret) is recorded in an
-    .npz or a PNG folder's manifest, so that restore can tell a wrong key."""
-    return OutputWriter(path, n, shape, dtype, labels, class_names, fingerprint)
