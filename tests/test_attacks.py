@@ -5,7 +5,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from disguisednets.attacks import (codebook_attack, covariance_attack, frequency_attack, hit_rates, jigsaw_attack,
-                                   mse, regression_attack, ssim, success_rate)
+                                   linkage_rate, mse, regression_attack, ssim, success_rate)
 from disguisednets.attacks._units import as_units
 from disguisednets.data import load_dataset, pad_to
 from disguisednets.mechanisms import generate_key, make_mechanism
@@ -188,3 +188,28 @@ def test_attack_config_errors(attack_out):
         _attack(attack_out, "mechanism=rmt", "attack=covariance", "attack.public_size=100000")
     with pytest.raises(ValueError, match="attack.known_pairs must be between 0 and 3000"):
         _attack(attack_out, "mechanism=rmt", "attack=regression", "attack.known_pairs=5000")
+
+
+def test_row_leak_reads_noiseless_rmt_and_fails_on_noise(mnist):
+    """Noiseless RMT leaks R_i: single-pixel block rows are scaled rows of it. Ciphertext only
+    (level a): the observed disguised set and public images, no pair."""
+    from disguisednets.attacks.registry import ATTACKS, Knowledge, attacker_view
+
+    observed, target, public = mnist.train_images[:20000], mnist.test_images[:500], mnist.train_images[40000:45000]
+    scores = {}
+    for level in (None, 100):
+        noise = {"kind": "uniform", "level": level} if level else None
+        key = generate_key("rmt", (28, 28), 7, seed=0, noise=noise)
+        mech = make_mechanism(key)
+        rng = np.random.default_rng(0)
+        view = attacker_view(key, None, True, (28, 28))
+        k = Knowledge(view, mech.disguise(target, rng=rng), observed=mech.disguise(observed, rng=rng), public=public)
+        result = ATTACKS["row_leak"].reconstruct(k, {})
+        scores[level] = (linkage_rate(result.images, target), result.extras["rows_recovered"])
+    assert scores[None][0] > 95 and scores[None][1] > 60      # most rows of R_i, in the clear
+    assert scores[100][0] < 5 and scores[100][1] < 5          # uniform noise leaves no single-pixel row
+    flat = make_mechanism(generate_key("rmt", (28, 28), 7, seed=0, mode="flat"))
+    view = attacker_view(flat.key, None, True, (28, 28))
+    with pytest.raises(ValueError, match="matrix mode"):
+        ATTACKS["row_leak"].reconstruct(Knowledge(view, flat.disguise(target), observed=flat.disguise(target),
+                                                  public=public), {})

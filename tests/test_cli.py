@@ -311,3 +311,13 @@ def test_nested_sub_folders_and_truncated_files_are_refused_with_their_path(tmp_
     err = capsys.readouterr().err
     assert str(victim) in err and "truncated" in err and not (tmp_path / "o2.npz").exists()
     assert not list(tmp_path.glob(".o2.npz.*"))  # no partial output left behind
+
+
+def test_keygen_warns_that_noiseless_rmt_leaks_rows_of_its_matrices(tmp_path, capsys):
+    keygen(tmp_path, "--mechanism", "rmt", "--image-size", "28", "--block-size", "7", name="plain.key")
+    err = capsys.readouterr().err
+    assert "leaks rows of its secret matrices" in err and "row_leak" in err and "--noise uniform" in err
+    keygen(tmp_path, "--mechanism", "rmt", "--image-size", "28", "--block-size", "7", "--noise", "uniform",
+           name="noisy.key")
+    keygen(tmp_path, "--mechanism", "permutation", "--image-size", "28", "--block-size", "7", name="perm.key")
+    assert "leaks" not in capsys.readouterr().err

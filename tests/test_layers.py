@@ -17,7 +17,7 @@ LAYERS = [
     ("mechanisms", ["mechanisms", "mechanisms.*"]),
     ("attack algorithms", ["attacks", "attacks._units", "attacks.codebook", "attacks.covariance", "attacks.frequency",
                            "attacks.jigsaw", "attacks.regression", "attacks.metrics", "attacks.cleanup",
-                           "attacks.calibration", "attacks.registry"]),
+                           "attacks.calibration", "attacks.registry", "attacks.row_leak"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),
     ("tracking and reporting", ["tracking", "runinfo", "reporting", "reporting.*"]),

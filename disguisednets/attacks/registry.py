@@ -20,6 +20,7 @@ from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.jigsaw import jigsaw_attack
 from disguisednets.attacks.regression import regression_attack
+from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.registry import Registry
 
@@ -36,6 +37,8 @@ class AttackerView:
     mode: str
     permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
     true_permutation: np.ndarray  # for scoring only
+    kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
+    true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -54,8 +57,9 @@ def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: t
     spec = key.spec
     true = key.array("permutation")
     perm = true if knows_permutation else np.arange(len(true))
+    matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
     return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
-                        perm, true)
+                        perm, true, spec.get("kind", "orthogonal"), matrices)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,23 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
 
 
+def _row_leak(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mode != "matrix":
+        raise ValueError("The row_leak attack reads rows of R_i off single-pixel block rows: it needs RMT's "
+                         "matrix mode (mechanism.mode=matrix).")
+    blocks, found = row_leak_attack(gather_blocks(k.observed, v.block_size), gather_blocks(k.target, v.block_size),
+                                    gather_blocks(k.public, v.block_size, v.permutation),
+                                    orthogonal=v.kind == "orthogonal")
+    extras = {"rows_found": 100 * float(np.isfinite(found[..., 0]).mean())}
+    if v.true_matrices is not None:  # scoring: a found row is recovered if it points along the true one
+        true = v.true_matrices[v.true_permutation]                           # (t, b, b), disguised positions
+        unit = lambda m: m / np.linalg.norm(m, axis=-1, keepdims=True)      # noqa: E731
+        cos = np.nan_to_num(np.abs((unit(np.nan_to_num(found)) * unit(true)).sum(-1)))
+        extras["rows_recovered"] = 100 * float(np.mean(cos > 0.999))
+    return Reconstruction(_blocks_to_images(blocks, v), extras)
+
+
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
@@ -166,6 +187,8 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            _covariance, needs_observed=True, needs_public=True),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
            needs_observed=True, needs_public=True),
+    Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
+           _row_leak, needs_observed=True, needs_public=True),
 )))
 
 

@@ -98,6 +98,11 @@ def cmd_keygen(args) -> int:
     key = generate_key(args.mechanism, args.image_size, args.block_size, n_classes=args.classes, noise=noise,
                        **settings)
     key.save(out)
+    if key.mechanism == "rmt" and key.spec["noise"]["kind"] == "none":
+        print("warning: RMT without noise leaks rows of its secret matrices. A block row with a single non-zero "
+              "pixel c is disguised as c times a row of R_i, in the clear (natural images have many: stroke "
+              "edges), and the ciphertext-only row_leak attack reads them off the disguised data alone and "
+              "inverts the disguise. Add noise: --noise uniform --noise-level 100.", file=sys.stderr)
     h, w = key.image_shape
     print(f"Wrote {out} (mode 600): {key.mechanism}, {h}×{w} images, {key.block_size}×{key.block_size} blocks. "
           f"Fingerprint {key.fingerprint}. Keep the file secret and backed up: without it nothing disguised "
