@@ -5,15 +5,19 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data reproduce figures test test-fast clean-outputs
+.PHONY: install lock data reproduce figures test test-fast clean-outputs
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-## install: create .venv and install the package with its test dependencies
+## install: create .venv and install the package with its test dependencies, at the exact versions of requirements.lock
 install: $(STAMP)
+
+## lock: refresh requirements.lock from pyproject.toml's ranges (a fresh venv, then pip freeze; ~3 minutes)
+lock:
+	bash experiments/lock_requirements.sh
 
 ## data: fetch MNIST and Fashion-MNIST into the cache (~/.cache/disguisednets) and verify checksums
 data: install

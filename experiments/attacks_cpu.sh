@@ -17,6 +17,7 @@ run mechanism=aes_ecb attack=frequency mechanism.unit=16,2 dataset.train_size=45
 run mechanism=aes_ecb attack=frequency mechanism.unit=2 noise=salt_and_pepper dataset.train_size=45000  # the Table II AES setting
 run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
 run mechanism=permutation attack=jigsaw dataset.train_size=45000
+run mechanism=rmt attack=row_leak noise=none,uniform mechanism.kind=orthogonal,gaussian dataset.train_size=45000
 # sanity: every attack on undisguised images must (nearly) succeed
 run mechanism=none attack=codebook,regression,frequency,covariance,jigsaw dataset.train_size=45000
 "$PY" -m disguisednets.reporting attacks --experiment attacks_cpu

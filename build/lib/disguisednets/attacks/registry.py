@@ -1,0 +1,215 @@
+"""The attacks as registered parts (docs/method.md §4).
+
+Each :class:`Attack` declares the threat level it models and what it needs — known pairs, the
+disguised training data the cloud observes, public images, a unit size — and the attack task
+(:mod:`disguisednets.tasks.attack`) hands it exactly that, as a :class:`Knowledge`. Threat levels
+(paper §IV): ``a`` — the cloud holds disguised data only (plus public same-domain images and the
+mechanism's public settings); ``b`` — it also knows m original/disguised pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from disguisednets.attacks.codebook import codebook_attack
+from disguisednets.attacks.covariance import covariance_attack
+from disguisednets.attacks.frequency import frequency_attack
+from disguisednets.attacks.jigsaw import jigsaw_attack
+from disguisednets.attacks.regression import regression_attack
+from disguisednets.attacks.row_leak import row_leak_attack
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+from disguisednets.registry import Registry
+
+__all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "attacker_view", "cross_fit"]
+
+
+@dataclass(frozen=True)
+class AttackerView:
+    """What the attacker knows of the disguise: geometry, unit, mode, and π or not."""
+
+    image_shape: tuple[int, int]
+    block_size: int
+    unit: int
+    mode: str
+    permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
+    true_permutation: np.ndarray  # for scoring only
+    kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
+    true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.image_shape[0] // self.block_size, self.image_shape[1] // self.block_size
+
+
+def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: tuple[int, int]) -> AttackerView:
+    """The attacker's view of ``key`` (None: no disguise). ``unit``: the unit size for a mechanism
+    without one (default 1); a key with a unit (AES) gives its own."""
+    unit = int(unit or 1)
+    if key is None:  # no disguise: the largest block of at most 8 px that divides the image, identity π
+        side = math.gcd(*image_shape)
+        b = max(d for d in range(1, min(side, 8) + 1) if side % d == 0)
+        n_blocks = (image_shape[0] // b) * (image_shape[1] // b)
+        return AttackerView(image_shape, b, unit, "matrix", np.arange(n_blocks), np.arange(n_blocks))
+    spec = key.spec
+    true = key.array("permutation")
+    perm = true if knows_permutation else np.arange(len(true))
+    matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
+    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
+                        perm, true, spec.get("kind", "orthogonal"), matrices)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What an attack is handed: the view, the disguised images to reconstruct, and only what it
+    declared — known pairs (plain, disguised), the observed disguised training data, public images."""
+
+    view: AttackerView
+    target: np.ndarray
+    known_plain: np.ndarray | None = None
+    known_disguised: np.ndarray | None = None
+    observed: np.ndarray | None = None
+    public: np.ndarray | None = None
+
+
+@dataclass
+class Reconstruction:
+    images: np.ndarray                     # (N, H, W) float32
+    extras: dict[str, float]               # attack-specific metrics
+    hits: np.ndarray | None = None         # per-unit lookups found (codebook)
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A registered attack: its threat level, what it needs, and its reconstruction."""
+
+    name: str
+    threat: str                  # 'a' (disguised data only) | 'b' (known pairs)
+    summary: str
+    run: Callable[[Knowledge, Mapping[str, Any]], Reconstruction]
+    needs_pairs: bool = False
+    needs_observed: bool = False
+    needs_public: bool = False
+    needs_unit: bool = False
+
+    def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
+        view = knowledge.view
+        if self.needs_unit and (view.block_size ** 2) % view.unit:
+            raise ValueError(f"The {self.name} attack needs b·b to be a multiple of the unit size: "
+                             f"b={view.block_size}, unit={view.unit}. Set attack.unit to a divisor of "
+                             f"{view.block_size ** 2}.")
+        for needed, field in ((self.needs_pairs, "known_plain"), (self.needs_observed, "observed"),
+                              (self.needs_public, "public")):
+            if needed and getattr(knowledge, field) is None:
+                raise ValueError(f"The {self.name} attack needs {field}, and was not given it.")
+        return self.run(knowledge, options)
+
+
+def _blocks_to_images(blocks: np.ndarray, view: AttackerView) -> np.ndarray:
+    return scatter_blocks(blocks, view.image_shape, view.permutation).astype(np.float32)
+
+
+def _direct(k: Knowledge, o) -> Reconstruction:
+    return Reconstruction(np.asarray(k.target, np.float32), {})
+
+
+def _codebook(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    blocks, hits = codebook_attack(gather_blocks(k.known_plain, v.block_size, v.permutation),
+                                   gather_blocks(k.known_disguised, v.block_size),
+                                   gather_blocks(k.target, v.block_size), unit=v.unit, miss_fill=o["miss_fill"],
+                                   foreground_value=o.get("foreground_value"))
+    return Reconstruction(_blocks_to_images(blocks, v), {}, hits)
+
+
+def _regression(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    blocks = regression_attack(gather_blocks(k.known_plain, v.block_size, v.permutation),
+                               gather_blocks(k.known_disguised, v.block_size), gather_blocks(k.target, v.block_size),
+                               mode=v.mode, form=o["regression_form"])
+    return Reconstruction(_blocks_to_images(blocks, v), {})
+
+
+def _frequency(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    blocks = frequency_attack(gather_blocks(k.observed, v.block_size), gather_blocks(k.target, v.block_size),
+                              unit=v.unit, foreground_value=o["foreground_value"])
+    return Reconstruction(_blocks_to_images(blocks, v), {})
+
+
+def _covariance(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    blocks = covariance_attack(gather_blocks(k.public, v.block_size, v.permutation),
+                               gather_blocks(k.observed, v.block_size), gather_blocks(k.target, v.block_size),
+                               mode=v.mode)
+    return Reconstruction(_blocks_to_images(blocks, v), {})
+
+
+def _jigsaw(k: Knowledge, o) -> Reconstruction:
+    v, public = k.view, k.public
+    if v.block_size < 2:
+        raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
+    ring = np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1)
+    perm_hat = jigsaw_attack(gather_blocks(k.observed, v.block_size), v.grid, border_value=float(ring.mean()),
+                             starts=int(o["starts"]), seed=int(o.get("seed", 0)))
+    images = scatter_blocks(gather_blocks(k.target, v.block_size), v.image_shape, perm_hat).astype(np.float32)
+    return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
+
+
+def _row_leak(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mode != "matrix":
+        raise ValueError("The row_leak attack reads rows of R_i off single-pixel block rows: it needs RMT's "
+                         "matrix mode (mechanism.mode=matrix).")
+    blocks, found = row_leak_attack(gather_blocks(k.observed, v.block_size), gather_blocks(k.target, v.block_size),
+                                    gather_blocks(k.public, v.block_size, v.permutation),
+                                    orthogonal=v.kind == "orthogonal")
+    extras = {"rows_found": 100 * float(np.isfinite(found[..., 0]).mean())}
+    if v.true_matrices is not None:  # scoring: a found row is recovered if it points along the true one
+        true = v.true_matrices[v.true_permutation]                           # (t, b, b), disguised positions
+        unit = lambda m: m / np.linalg.norm(m, axis=-1, keepdims=True)      # noqa: E731
+        cos = np.nan_to_num(np.abs((unit(np.nan_to_num(found)) * unit(true)).sum(-1)))
+        extras["rows_recovered"] = 100 * float(np.mean(cos > 0.999))
+    return Reconstruction(_blocks_to_images(blocks, v), extras)
+
+
+ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
+    Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
+    Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
+           needs_pairs=True, needs_unit=True),
+    Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True),
+    Attack("frequency", "a", "AES-ECB: each position's most frequent unit is background", _frequency,
+           needs_observed=True, needs_unit=True),
+    Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
+           _covariance, needs_observed=True, needs_public=True),
+    Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
+           needs_observed=True, needs_public=True),
+    Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
+           _row_leak, needs_observed=True, needs_public=True),
+)))
+
+
+def cross_fit(attack: Attack, view: AttackerView, options: Mapping[str, Any], known_plain: np.ndarray,
+              known_disguised: np.ndarray, rng: np.random.Generator, folds: int = 5,
+              max_images: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-sample reconstructions of the attacker's own known images: the pairs are split into
+    ``min(folds, m)`` groups, and (up to ``max_images`` in all of) each group's disguised images are
+    reconstructed by the attack fitted on the other groups. Returns (reconstructions, originals),
+    what the attacker may fit its clean-up on. Needs a pair attack and m ≥ 2."""
+    m = len(known_plain)
+    if not attack.needs_pairs or m < 2:
+        raise ValueError("Cross-fitting needs an attack fitted on known pairs, and at least two pairs.")
+    groups = np.array_split(rng.permutation(m), min(folds, m))
+    per_group = max(1, max_images // len(groups))
+    recon, truth = [], []
+    for g in groups:  # ≤ 5 fits, each over all its images at once
+        rest = np.setdiff1d(np.arange(m), g, assume_unique=True)
+        held = g[:per_group]
+        k = Knowledge(view, known_disguised[held], known_plain=known_plain[rest],
+                      known_disguised=known_disguised[rest])
+        recon.append(attack.reconstruct(k, options).images)
+        truth.append(known_plain[held])
+    return np.concatenate(recon), np.concatenate(truth)

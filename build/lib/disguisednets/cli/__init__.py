@@ -1,0 +1,106 @@
+"""The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export``.
+
+    disguisednets keygen --mechanism rmt --image-size 28 --block-size 7 -o owner.key
+    disguisednets disguise --key owner.key digits/ -o digits-disguised.npz
+    disguisednets restore --key owner.key digits-disguised.npz -o digits-restored/
+    disguisednets inspect owner.key
+    disguisednets labels --key owner.key --classes-from digits/ 3 7 1
+
+Keys come from the OS CSPRNG and are written 0600; only their fingerprint is ever printed. Every
+check runs before anything is written, and outputs appear atomically (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from disguisednets.cli.commands import cmd_disguise, cmd_export, cmd_inspect, cmd_keygen, cmd_labels, cmd_restore
+from disguisednets.cli.commands import _image_size
+from disguisednets.data import DATASETS, DataError
+from disguisednets.imagefiles import InputError
+from disguisednets.keys import KeyFileError
+from disguisednets.mechanisms import MECHANISMS
+from disguisednets.mechanisms.aes import FILTERS, FORMS, IV_MODES, UNIT_SIZES
+from disguisednets.mechanisms.noise import NOISE_KINDS
+from disguisednets.mechanisms.rmt import KINDS, MODES
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="disguisednets", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("keygen", help="draw a new secret key (written 0600, never overwritten)")
+    p.add_argument("--mechanism", required=True, choices=MECHANISMS.names())
+    p.add_argument("--image-size", required=True, type=_image_size, help="N or HxW, e.g. 28 or 32x32")
+    p.add_argument("--block-size", required=True, type=int, help="b: b×b blocks; must divide the image size")
+    p.add_argument("--classes", type=int, default=10, help="number of classes for the secret label map (10)")
+    p.add_argument("--kind", choices=KINDS, help="rmt: matrix kind (orthogonal)")
+    p.add_argument("--mode", choices=MODES, help="rmt: X_i R_i or vec(X_i) R_i (matrix)")
+    p.add_argument("--unit", type=int, choices=UNIT_SIZES, help="aes: pixels per AES block (16)")
+    p.add_argument("--aes-form", choices=FORMS, help="aes_ecb: unit form (exact)")
+    p.add_argument("--filter", choices=FILTERS, help="aes_ecb literal form: Pillow resize filter (box)")
+    p.add_argument("--iv", choices=IV_MODES, help="aes_cbc: IV (per_position)")
+    p.add_argument("--noise", choices=NOISE_KINDS, default="none")
+    p.add_argument("--noise-level", type=float, default=100.0, help="uniform noise level, pixel scale (100)")
+    p.add_argument("--noise-rate", type=float, default=0.02, help="salt-and-pepper rate p (0.02)")
+    p.add_argument("-o", "--output", required=True, help="the key file to write")
+    p.set_defaults(fn=cmd_keygen)
+
+    for name, fn, helptext in (("disguise", cmd_disguise, "disguise images with a key"),
+                               ("restore", cmd_restore, "restore disguised images where the key allows")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--key", required=True, help="the key file")
+        p.add_argument("input", help="a folder (class subfolders or flat), an .npz or an .npy")
+        p.add_argument("-o", "--output", required=True,
+                       help="an .npz, an .npy, or a new folder for PNG files (uint8 output only)")
+        p.add_argument("--chunk", type=int, default=8192, help="images per chunk (8192)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--no-names", action="store_true",
+                       help="number the output files instead of keeping the input's file names (names travel "
+                            "with disguised data: use this if yours tell the class)")
+        if name == "restore":
+            p.add_argument("--classes-from", help="the original class folder: name PNG class folders after it")
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("inspect", help="what a key is for (never its secrets)")
+    p.add_argument("key")
+    p.set_defaults(fn=cmd_inspect)
+
+    p = sub.add_parser("labels", help="map a model's predicted (disguised) classes back to the owner's classes")
+    p.add_argument("--key", required=True)
+    p.add_argument("--classes-from", help="the original folder of class subfolders, to print class names")
+    p.add_argument("-o", "--output", help="write the classes here, one per line (default: print)")
+    p.add_argument("predictions", nargs="+", help="predicted classes, or one .npy / text file of them")
+    p.set_defaults(fn=cmd_labels)
+
+    p = sub.add_parser("export", help="write MNIST / Fashion-MNIST images as PNG files, to try the tool")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist")
+    p.add_argument("--split", choices=("train", "test"), default="test")
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--flat", action="store_true", help="one flat folder, no labels (like new data for inference)")
+    p.add_argument("-o", "--output", required=True, help="a new folder")
+    p.add_argument("--chunk", type=int, default=8192)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(fn=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if getattr(args, "chunk", 1) < 1:
+            raise InputError("--chunk must be at least 1.")
+        return args.fn(args)
+    except (InputError, KeyFileError, FileExistsError, ValueError, DataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

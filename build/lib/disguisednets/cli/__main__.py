@@ -1,0 +1,3 @@
+from disguisednets.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Run one grid point end to end and record it (docs/method.md §3–§4): the top layer that joins the
+grid point, its task (train or attack) and tracking. ``experiments/run.py`` is its Hydra entry point;
+the tests call :func:`run` with a composed config.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from omegaconf import DictConfig
+
+from disguisednets.gridpoint import GridPoint
+from disguisednets.reporting.gallery import attack_gallery
+from disguisednets.tasks import attack, train
+from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, is_rank_zero, mark_dead_runs, start_run
+
+__all__ = ["run"]
+
+# Lightning advertises a cloud logger on every Trainer; our runs log to MLflow.
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+    lambda record: "litlogger" not in record.getMessage())
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run one grid point; return its metrics (accuracies and rates in %, times in s) and ``run_id``.
+
+    With an attack configured (``attack`` ≠ none) the run attacks the point's disguise, else it
+    trains on it. With ``resume`` (the default) a grid point that already finished with the same
+    resolved config and code version is skipped, and its metrics are returned with ``skipped=True``.
+    """
+    if is_rank_zero():
+        mark_dead_runs(cfg)   # ghosts of this grid point: runs left RUNNING by a killed process
+    if cfg.get("resume", True) and is_rank_zero():
+        done = find_finished_run(cfg)
+        if done is not None:
+            log.info("Skipping %s: run %s finished it with the same config and code version (resume=false "
+                     "reruns it).", done.info.run_name, done.info.run_id)
+            return {**done.data.metrics, "run_id": done.info.run_id, "skipped": True}
+    t_start = time.perf_counter()
+    point = GridPoint.build(cfg)
+    if cfg.get("attack") is not None and cfg.attack.name != "none":
+        return _attack(point, cfg)
+    return _train(point, cfg, t_start)
+
+
+def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
+    import mlflow
+
+    with start_run(cfg, point.key, kind="train") as active:  # None in a DDP run's extra processes
+        result = train(point, cfg, callbacks=[MLflowEpochMetrics()])
+        metrics = {**result.metrics, "total_time_s": time.perf_counter() - t_start}
+        if active is None:
+            return metrics
+        if point.key is None and not cfg.dataset.pad_to:
+            # The baseline model is the paper-protocol examiner of the attacks (docs/method.md §4).
+            from disguisednets.attacks.examiner import save_examiner
+
+            mlflow.set_tag("paper_examiner", save_examiner(cfg, result.module.model, result.data.mean, result.data.std,
+                                                          point.splits.n_classes, run_id=active.info.run_id))
+        mlflow.set_tags(result.tags)
+        mlflow.log_metrics(metrics)
+        metrics["run_id"] = active.info.run_id
+    return metrics
+
+
+def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
+    import mlflow
+
+    # The run spans the attack, so that its duration in the UI is the attack's (a failed attack is a FAILED run).
+    with start_run(cfg, point.key, kind="attack", extra_tags={"attack": cfg.attack.name}) as active:
+        result = attack(point, cfg)
+        metrics = dict(result.metrics)
+        if active is None:  # an extra process of a multi-process run: rank 0 tracks
+            return metrics
+        mlflow.set_tags(result.tags)
+        mlflow.log_params(result.params)
+        mlflow.log_metrics(metrics)
+        m = result.params["attack.known_pairs"]
+        title = (f"{cfg.attack.name} attack on {cfg.mechanism.name} ({m} known pairs): success "
+                 f"{metrics['success_rate']:.1f}% (paper-protocol examiner {metrics['success_rate_paper']:.1f}%), "
+                 f"linkage {metrics['linkage_rate']:.1f}%, SSIM {metrics['ssim']:.2f}\nclean-up: {result.tags['cleanup']}")
+        originals, disguised, recon, labels = result.gallery
+        fig = attack_gallery(originals, disguised, recon, labels,
+                             per_class=int(cfg.attack.get("gallery_per_class", 2)), title=title)
+        mlflow.log_figure(fig, "gallery.png")
+        metrics["run_id"] = active.info.run_id
+    return metrics

@@ -1,0 +1,147 @@
+"""One grid point (docs/method.md §3): a fold's splits of the data, its key and its mechanism.
+
+The layer between the mechanisms and the two tasks on a point: training a model on its disguised
+data (:mod:`disguisednets.tasks.train`) and attacking its disguise
+(:mod:`disguisednets.tasks.attack`). Built once from a composed config by :meth:`GridPoint.build`;
+pure numpy, no tracking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from omegaconf import DictConfig
+
+from disguisednets.data import load_dataset, pad_to
+from disguisednets.keys import DisguiseKey
+from disguisednets.mechanisms import NoDisguise, generate_key, get_mechanism, load_key, make_mechanism
+
+__all__ = ["GridPoint", "Splits", "build_key", "check_settings", "key_settings", "load_splits"]
+
+# Config keys of a mechanism that are not key settings, and config names of key settings.
+_NOT_KEY_SETTINGS = ("name", "block_size", "pad_to")
+_KEY_SETTING_NAMES = {"aes_form": "form"}   # mechanism.aes_form in the config is the AES key's "form"
+
+# Random streams of a fold (seeded by [seed, stream]): one per use, so that one never shifts another.
+STREAM_SPLITS, STREAM_NOISE, STREAM_ATTACK = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Original (not yet disguised) images and labels of one fold."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray]
+    n_classes: int
+    public: np.ndarray | None = None  # training images outside the owner's sample (attacks' public data)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(self.train[0].shape[1:])  # type: ignore[return-value]
+
+
+def _sample(n: int, size: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
+    if size is None:
+        return rng.permutation(n)
+    if not 0 < size <= n:
+        raise ValueError(f"dataset.{what} must be between 1 and {n}; got {size}.")
+    return rng.permutation(n)[:size]
+
+
+def load_splits(cfg: DictConfig) -> Splits:
+    """Load the dataset and draw this fold's train/val/test samples (seeded by ``cfg.seed``)."""
+    d = cfg.dataset
+    ds = load_dataset(d.name, d.data_dir)
+    rng = np.random.default_rng([int(cfg.seed), STREAM_SPLITS])
+    train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
+    if d.pad_to:
+        train_x, test_x = pad_to(train_x, d.pad_to), pad_to(test_x, d.pad_to)
+    val_size = int(d.val_size or 0)
+    if val_size >= len(train_x):
+        raise ValueError(f"dataset.val_size ({val_size}) must be smaller than the training set ({len(train_x)}).")
+    order = rng.permutation(len(train_x))
+    val_idx, rest = order[:val_size], order[val_size:]
+    train_idx = rest[_sample(len(rest), d.train_size, rng, "train_size")]
+    test_idx = np.sort(_sample(len(test_x), d.test_size, rng, "test_size"))
+    public_idx = np.setdiff1d(rest, train_idx, assume_unique=True)
+    return Splits(
+        train=(train_x[train_idx], train_y[train_idx]),
+        val=(train_x[val_idx], train_y[val_idx]) if val_size else None,
+        test=(test_x[test_idx], test_y[test_idx]),
+        n_classes=ds.n_classes,
+        public=train_x[np.sort(public_idx)],
+    )
+
+
+def key_settings(mechanism_cfg) -> dict:
+    """The mechanism's own key settings from its config (``aes_form`` → the key's ``form``)."""
+    return {_KEY_SETTING_NAMES.get(k, k): v for k, v in mechanism_cfg.items() if k not in _NOT_KEY_SETTINGS}
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """Refuse settings that the run would silently ignore."""
+    mech, noise = cfg.mechanism, cfg.noise
+    if mech.name == "none" and noise.kind != "none":
+        raise ValueError(f"noise={noise.kind} with mechanism=none: the baseline adds no noise (noise is part of a "
+                         "disguise). Use noise=none, or choose a mechanism.")
+    if mech.name != "none":
+        get_mechanism(mech.name)  # a clear error for an unknown name
+    attack = cfg.get("attack")
+    if attack is not None and attack.get("unit") is not None and "unit" in mech:
+        raise ValueError(f"attack.unit={attack.unit} with mechanism={mech.name}: the {mech.name} key fixes the unit "
+                         f"(mechanism.unit={mech.unit}) and the attacker knows it. Drop attack.unit (it is for "
+                         "mechanisms without units).")
+
+
+def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> DisguiseKey | None:
+    """The run's key: loaded from ``key.path`` or drawn from ``seed`` as an experiment key."""
+    mech = cfg.mechanism
+    if mech.name == "none":
+        return None
+    if cfg.key.get("path"):
+        key = load_key(cfg.key.path, mechanism=mech.name)
+        if key.image_shape != tuple(image_shape):
+            raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
+        return key
+    return generate_key(mech.name, image_shape, mech.block_size, n_classes=n_classes, noise=dict(cfg.noise),
+                        seed=int(cfg.seed), context=f"dataset={cfg.dataset.name}", **key_settings(mech))
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """A fold's original splits, its key (None for the baseline) and the mechanism of that key."""
+
+    splits: Splits
+    key: DisguiseKey | None
+    mechanism: object
+    seed: int
+
+    @classmethod
+    def build(cls, cfg: DictConfig) -> "GridPoint":
+        check_settings(cfg)
+        splits = load_splits(cfg)
+        key = build_key(cfg, splits.image_shape, splits.n_classes)
+        return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed))
+
+    def rng(self, stream: int) -> np.random.Generator:
+        """The fold's random stream ``stream`` (``STREAM_NOISE``, ``STREAM_ATTACK``)."""
+        return np.random.default_rng([self.seed, stream])
+
+    def disguise(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.mechanism.disguise(images, rng=rng)
+
+    def disguised_splits(self) -> tuple[tuple, tuple | None, tuple]:
+        """(train, val, test) as (images, labels), disguised with fresh noise per image from the
+        fold's noise stream (in that order: reproducible per fold)."""
+        rng = self.rng(STREAM_NOISE)
+
+        def one(split):
+            images, labels = split
+            return self.disguise(images, rng), self.mechanism.disguise_labels(labels)
+
+        s = self.splits
+        train = one(s.train)
+        val = one(s.val) if s.val is not None else None
+        return train, val, one(s.test)

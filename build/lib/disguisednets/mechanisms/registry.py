@@ -1,0 +1,97 @@
+"""The registry of keyed mechanisms, and the key functions that need it (docs/method.md §2).
+
+``get_mechanism(name)`` gives the class; ``make_mechanism(key)`` the object for a key;
+``generate_key`` draws a key for a mechanism; ``load_key`` reads a key file and checks it against its
+mechanism's schema (``validate_key_arrays``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from disguisednets.keys import COMMON_SPEC_FIELDS, DisguiseKey, KeyFileError, KeyRandom
+from disguisednets.mechanisms.aes import AESCBC, AESECB
+from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation
+from disguisednets.mechanisms.rmt import RMT
+from disguisednets.registry import Registry
+
+__all__ = ["MECHANISMS", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key", "load_key"]
+
+MECHANISMS: Registry[type[BlockMechanism]] = Registry(
+    "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC)))
+
+
+def get_mechanism(name: str) -> type[BlockMechanism]:
+    """The keyed mechanism ``name`` ('none', the baseline, takes no key and is not registered)."""
+    return MECHANISMS[name]
+
+
+def make_mechanism(key) -> BlockMechanism:
+    return get_mechanism(key.mechanism)(key)
+
+
+def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """Raise :class:`KeyFileError` unless ``arrays`` are exactly what ``spec`` needs."""
+    name = spec.get("mechanism")
+    if name not in MECHANISMS:
+        raise KeyFileError(f"unknown mechanism {name!r} in the key spec")
+    cls = MECHANISMS[name]
+    try:
+        settings = {k: v for k, v in spec.items() if k not in COMMON_SPEC_FIELDS}
+        canonical = cls.make_spec(image_shape=spec["image_shape"], block_size=spec["block_size"],
+                                  n_classes=spec["n_classes"], noise=spec["noise"], **settings)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeyFileError(f"invalid key spec for {name!r}: {exc}") from None
+    if canonical != dict(spec):
+        raise KeyFileError(f"invalid key spec for {name!r}: it does not match its canonical form")
+    expected = cls.key_arrays(spec)
+    if set(arrays) != set(expected):
+        raise KeyFileError(f"a {name!r} key needs arrays {sorted(expected)}; the file has {sorted(arrays)}")
+    for k, (shape, kind) in expected.items():
+        a = arrays[k]
+        if a.shape != shape or a.dtype.kind != kind:
+            raise KeyFileError(f"key array {k!r} has shape {a.shape} and dtype {a.dtype}; a {name!r} key "
+                               f"for images {tuple(spec['image_shape'])} with block size {spec['block_size']} "
+                               f"needs shape {shape} ({ {'i': 'integer', 'u': 'uint8', 'f': 'float'}[kind]})")
+        if kind == "f" and not np.all(np.isfinite(a)):
+            raise KeyFileError(f"key array {k!r} holds non-finite values")
+    for k in ("permutation", "label_map"):
+        if not np.array_equal(np.sort(arrays[k]), np.arange(len(arrays[k]))):
+            raise KeyFileError(f"key array {k!r} is not a permutation")
+
+
+def load_key(path: str | os.PathLike, *, mechanism: str | None = None) -> DisguiseKey:
+    """Load and validate a key file; with ``mechanism``, also require that mechanism."""
+    path = Path(path)
+    if not path.is_file():
+        raise KeyFileError(f"Key file {path} does not exist.")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise KeyFileError(f"Key file {path} is not text; it is corrupt or not a DisguisedNets key.") from None
+    key = DisguiseKey.from_json(text, source=f"Key file {path}", validate=validate_key_arrays)
+    if mechanism is not None and key.mechanism != mechanism:
+        raise KeyFileError(f"Key file {path} is a {key.mechanism!r} key; a {mechanism!r} key is needed. "
+                           f"Generate one for {mechanism!r}.")
+    return key
+
+
+def generate_key(mechanism: str, image_shape: tuple[int, int], block_size: int, *, n_classes: int = 10,
+                 noise: Mapping[str, Any] | None = None, seed: int | None = None, context: str = "",
+                 **settings: Any) -> DisguiseKey:
+    """Draw a key for ``mechanism``.
+
+    ``seed=None`` draws from the OS CSPRNG; an int gives a reproducible experiment key, drawn from
+    the seed, the key's spec and ``context`` (the experiments pass the dataset's name): keys of two
+    grid points that differ in dataset, mechanism or any setting share no key material.
+    """
+    cls = get_mechanism(mechanism)
+    spec = cls.make_spec(image_shape=image_shape, block_size=block_size, n_classes=n_classes,
+                         noise=noise, **settings)
+    rng = KeyRandom(seed, context=f"{context}|{json.dumps(spec, sort_keys=True)}")
+    return DisguiseKey(spec, cls.draw_key_arrays(spec, rng), experiment=seed is not None)

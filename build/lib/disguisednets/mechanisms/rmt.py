@@ -1,0 +1,105 @@
+"""Randomized multidimensional transformation, RMT (paper §III-B, docs/method.md §2 "RMT").
+
+Per block position i a secret b×b matrix R_i; the block becomes X_i R_i (``mode='matrix'``), or
+vec(X_i) times a b²×b² matrix (``mode='flat'``). Kinds: ``orthogonal`` (Haar) and ``gaussian``
+(random projection, entries N(0, 1/d) for d×d matrices, condition number ≤ 20·d so that restore
+is exact from float32). Optional uniform noise
+Y_i = (X_i + Δ_i) R_i, Δ ~ U(0, level). Output float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from disguisednets.keys import KeyRandom
+from disguisednets.mechanisms.base import BlockMechanism
+
+__all__ = ["RMT", "haar_orthogonal", "gaussian_matrices"]
+
+KINDS = ("orthogonal", "gaussian")
+MODES = ("matrix", "flat")
+
+
+def haar_orthogonal(count: int, d: int, rng: KeyRandom) -> np.ndarray:
+    """``count`` Haar-distributed d×d orthogonal matrices (QR of a Gaussian, signs fixed)."""
+    q, r = np.linalg.qr(rng.normal((count, d, d)))
+    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
+
+
+# A Gaussian matrix is redrawn while its condition number exceeds this many times d (~10% of draws
+# at every d): the disguised images are float32, and restore multiplies their rounding error by the
+# condition number; unbounded (the tail is heavy: 1 in 1,000 of 49×49 draws exceeds 10^5) some keys
+# could not restore their own images to the grey level.
+MAX_CONDITION_PER_DIM = 20.0
+
+
+def gaussian_matrices(count: int, d: int, rng: KeyRandom, max_rounds: int = 200) -> np.ndarray:
+    """``count`` random-projection d×d matrices with entries N(0, 1/d), each redrawn while its
+    condition number exceeds ``MAX_CONDITION_PER_DIM · d``."""
+    m = rng.normal((count, d, d)) / np.sqrt(d)
+    bound = MAX_CONDITION_PER_DIM * d
+    for _ in range(max_rounds):  # rounds of redraws, all bad matrices at once
+        bad = np.flatnonzero(np.linalg.cond(m) > bound)
+        if bad.size == 0:
+            return m
+        m[bad] = rng.normal((bad.size, d, d)) / np.sqrt(d)
+    raise RuntimeError(f"Could not draw well-conditioned {d}×{d} Gaussian matrices in {max_rounds} rounds.")
+
+
+class RMT(BlockMechanism):
+    """Block-wise random matrix transform. ``restore`` inverts it (noise stays in).
+
+    Example
+    -------
+    >>> from disguisednets.mechanisms import generate_key
+    >>> key = generate_key("rmt", (28, 28), block_size=7, seed=0)
+    >>> y = RMT(key).disguise(images)            # (N, 28, 28) float32
+    """
+
+    name = "rmt"
+    noise_kinds = ("none", "uniform")
+
+    @classmethod
+    def _settings(cls, spec, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValueError(f"The 'kind' parameter of RMT must be one of {KINDS}. Got {kind!r} instead.")
+        if mode not in MODES:
+            raise ValueError(f"The 'mode' parameter of RMT must be one of {MODES}. Got {mode!r} instead.")
+        return {"kind": kind, "mode": mode}
+
+    @staticmethod
+    def _dim(spec: Mapping[str, Any]) -> int:
+        b = spec["block_size"]
+        return b * b if spec["mode"] == "flat" else b
+
+    @classmethod
+    def key_arrays(cls, spec):
+        arrays = super().key_arrays(spec)
+        t = arrays["permutation"][0][0]
+        d = cls._dim(spec)
+        arrays["matrices"] = ((t, d, d), "f")
+        return arrays
+
+    @classmethod
+    def draw_key_arrays(cls, spec, rng):
+        arrays = super().draw_key_arrays(spec, rng)
+        t, d = len(arrays["permutation"]), cls._dim(spec)
+        draw = haar_orthogonal if spec["kind"] == "orthogonal" else gaussian_matrices
+        arrays["matrices"] = draw(t, d, rng)
+        return arrays
+
+    def _apply(self, blocks: np.ndarray, matrices: np.ndarray, dtype) -> np.ndarray:
+        t, n, b, _ = blocks.shape
+        rows = (n, b * b) if self.key.spec["mode"] == "flat" else (n * b, b)
+        x = blocks.reshape(t, *rows).astype(dtype, copy=False)
+        return np.matmul(x, matrices.astype(dtype, copy=False)).reshape(t, n, b, b)
+
+    def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
+        return self._apply(blocks, self.key.array("matrices")[positions], np.float32)
+
+    def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        r = self.key.array("matrices")[positions]
+        inv = r.transpose(0, 2, 1) if self.key.spec["kind"] == "orthogonal" else np.linalg.inv(r)
+        return self._apply(blocks, inv, np.float64)

@@ -1,0 +1,58 @@
+"""AlexNet adapted to 28/32 px grayscale images (docs/method.md §3).
+
+Five conv layers and three fully connected layers with ReLU, max-pooling and dropout, as in
+AlexNet (Krizhevsky et al.), with kernels and strides sized for small images. ``width`` scales
+every layer's channels and hidden units: 1.0 is the paper scale, smaller widths are for CPUs.
+
+Layer plan (width 1.0, 28 px input): conv5×5 64 → pool → conv5×5 192 → pool → conv3×3 384 →
+conv3×3 256 → conv3×3 256 → pool → [dropout, fc 4096] → [dropout, fc 4096] → fc classes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from disguisednets.registry import Registry
+
+__all__ = ["MODELS", "AlexNet", "build_model"]
+
+
+class AlexNet(nn.Module):
+    def __init__(self, image_size: int = 28, in_channels: int = 1, num_classes: int = 10,
+                 width: float = 1.0, dropout: float = 0.5):
+        super().__init__()
+        if not width > 0:
+            raise ValueError(f"AlexNet width must be positive; got {width!r}.")
+        if image_size < 8:
+            raise ValueError(f"AlexNet needs images of at least 8 px; got {image_size}.")
+        c = [max(1, round(k * width)) for k in (64, 192, 384, 256, 256)]
+        hidden = max(1, round(4096 * width))
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c[0], 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(c[0], c[1], 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(c[1], c[2], 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(c[2], c[3], 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(c[3], c[4], 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        )
+        side = image_size // 8
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout), nn.Linear(c[4] * side * side, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None) -> nn.Module:
+    """The ``model/`` config's network; ``seed`` fixes its initialization (the fold's seed)."""
+    cls = MODELS[model_cfg.name]
+    if seed is not None:
+        torch.manual_seed(int(seed))
+    return cls(image_size=image_size, num_classes=num_classes, width=model_cfg.width, dropout=model_cfg.dropout)
+
+
+MODELS: Registry[type[nn.Module]] = Registry("model", [("alexnet", AlexNet)])

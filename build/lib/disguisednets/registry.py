@@ -1,0 +1,50 @@
+"""One registry style for the project's parts (mechanisms, attacks, models): a name → part map whose
+lookup fails with the list of names, and whose names are the CLI's and the configs' choices."""
+
+from __future__ import annotations
+
+from typing import Generic, Iterable, TypeVar
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Parts of one kind by name, in registration order."""
+
+    def __init__(self, what: str, parts: Iterable[tuple[str, T]] = ()):
+        self.what = what
+        self._parts: dict[str, T] = {}
+        for name, part in parts:
+            self.add(name, part)
+
+    def add(self, name: str, part: T) -> T:
+        if name in self._parts:
+            raise ValueError(f"A {self.what} named {name!r} is registered already.")
+        self._parts[name] = part
+        return part
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._parts[name]
+        except KeyError:
+            raise ValueError(f"Unknown {self.what} {name!r}; choose one of {', '.join(self._parts)}.") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parts
+
+    def __iter__(self):
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._parts)
+
+    def items(self):
+        return self._parts.items()
+
+    def values(self):
+        return self._parts.values()

@@ -1,0 +1,76 @@
+"""The reporting CLI: tables and figures read back from MLflow, set beside the paper's numbers.
+
+    python -m disguisednets.reporting paper                       # results/table2.md, fig6–10.png, gallery.png
+    python -m disguisednets.reporting summary --experiment table2  # accuracy per dataset and mechanism
+    python -m disguisednets.reporting attacks --experiment fig8    # one row per attack run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from disguisednets.reporting.tables import attack_table, summary_table
+from disguisednets.reporting.write import PAPER_OUTPUTS, write_paper_report
+from disguisednets.tracking import default_uri
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m disguisednets.reporting")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("summary", help="accuracy per dataset and mechanism, beside the paper's")
+    p.add_argument("--experiment", required=True, help="MLflow experiment name")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--by-run", action="store_true", help="one row per setting instead of per mechanism")
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p = sub.add_parser("attacks", help="success rate of every attack run, with hit rates and errors")
+    p.add_argument("--experiment", required=True, help="MLflow experiment name")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
+    p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    args = parser.parse_args(argv)
+    uri = default_uri(args.output_dir, args.tracking_uri)
+    if args.cmd == "paper":
+        command = "python -m disguisednets.reporting paper" + (f" --only {' '.join(args.only)}" if args.only else "")
+        written = write_paper_report(uri, args.results_dir, args.only, command)
+        if not written:
+            print("Nothing written: no runs for what was asked.")
+            return 1
+        table2 = Path(args.results_dir) / "table2.md"
+        if table2 in written:  # the main result, on the terminal too
+            print("\n" + table2.read_text().split("\n## The examiners")[0])
+        if uri.startswith("sqlite:"):
+            print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+        return 0
+    if args.cmd == "attacks":
+        text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
+                "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "
+                "on the original test images (docs/method.md §4), under the robust examiner and the paper-protocol one (the "
+                "baseline model of the run's scale). Linkage = share of reconstructions whose own original is the "
+                "most correlated original test image (no examiner). Raw map: the scores before the attacker's "
+                "clean-up. Hit rates: codebook lookups found, over all units and over units whose original pixels "
+                "are not all background.\n")
+    else:
+        table = summary_table(MlflowClient(uri), args.experiment, args.by_run)
+        text = (f"# {args.experiment}: test accuracy beside the paper (Table I/II)\n\n{table}\n\n"
+                "Accuracy is measured in the remapped label space on the runs' test images (column 'test images'). "
+                "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
+    out = Path(args.output_dir) / f"{args.experiment}-{args.cmd}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    print(f"Written to {out}.")
+    if uri.startswith("sqlite:"):
+        print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

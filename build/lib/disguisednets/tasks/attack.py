@@ -1,0 +1,152 @@
+"""The attack task (docs/method.md §4): disguise, attack, clean up, score.
+
+Known pairs are drawn from the owner's training sample, attacked images are the test sample,
+"observed" data is the disguised training sample the cloud holds, and public images (level (a))
+are training images outside the owner's sample; each attack gets only what it declares
+(:data:`disguisednets.attacks.registry.ATTACKS`). The attacker knows b, the unit and the mode, and π
+unless ``attack.knows_permutation`` is false.
+
+Every reconstruction ends with the attacker's clean-up (:mod:`disguisednets.attacks.cleanup`;
+``attack.cleanup=false`` scores the raw map) and is scored three ways: success under the robust
+examiner, success under the paper-protocol examiner (the baseline model of the run's scale), and
+the examiner-free linkage rate; plus SSIM and MSE. Scores are taken at the dataset's own image
+size (padding cropped off: it is known and zero). Every accuracy and rate is in %.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from omegaconf import DictConfig
+
+from disguisednets.attacks import hit_rates, linkage_rate, mse, ssim, success_rate
+from disguisednets.attacks._units import as_units
+from disguisednets.attacks.cleanup import Cleanup, fit_cleanup, prior_cleanup
+from disguisednets.attacks.examiner import paper_examiner, robust_examiner
+from disguisednets.attacks.registry import ATTACKS, Attack, AttackerView, Knowledge, attacker_view, cross_fit
+from disguisednets.gridpoint import STREAM_ATTACK, GridPoint
+from disguisednets.mechanisms.blocks import gather_blocks
+
+__all__ = ["AttackResult", "attack", "score"]
+
+
+@dataclass
+class AttackResult:
+    """Metrics (rates and accuracies in %), params and tags to record, and the images of the gallery."""
+
+    metrics: dict[str, float]
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    gallery: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # originals, disguised, recon, labels
+
+
+def _cleanup(attack: Attack, view: AttackerView, options, raw: np.ndarray, known_plain: np.ndarray,
+             known_disguised: np.ndarray, public: np.ndarray | None, rng: np.random.Generator) -> Cleanup:
+    """The clean-up this attacker can fit (docs/method.md §4): on cross-fitted known pairs when it has two or
+    more, else a background prior from the originals it holds (its pair, else public images)."""
+    m = len(known_plain)
+    if attack.needs_pairs and m >= 2:
+        return fit_cleanup(*cross_fit(attack, view, options, known_plain, known_disguised, rng),
+                           fitted_on=f"cross-fitted reconstructions of the {m} known pairs")
+    if m >= 1:
+        return prior_cleanup(raw, known_plain, fitted_on=f"the background share of the {m} known original(s)")
+    if public is None or len(public) == 0:
+        raise ValueError(f"The {attack.name} attack's clean-up needs public images (training images outside the "
+                         "owner's sample), but the owner's sample takes every training image. Set "
+                         "dataset.train_size (e.g. dataset.train_size=45000), or attack.cleanup=false to score "
+                         "the raw map.")
+    return prior_cleanup(raw, public, fitted_on="the background share of public images")
+
+
+def _public_images(pool: np.ndarray, size: int | None, name: str) -> np.ndarray:
+    if size is None:
+        return pool
+    if size > len(pool):
+        raise ValueError(f"The {name} attack asks for {size} public images, but only {len(pool)} training "
+                         "images lie outside the owner's sample. Lower attack.public_size or dataset.train_size.")
+    return pool[:size]
+
+
+def score(recon: np.ndarray, originals: np.ndarray, labels: np.ndarray, robust, paper,
+          on_originals: tuple[float, float] | None = None) -> dict[str, float]:
+    """Success under both examiners, linkage, examiner accuracies (all %), SSIM and MSE, at the
+    examiners' image size. ``on_originals``: the two examiners' accuracies (0..1) on the originals."""
+    recon_v, orig_v = robust.view(recon), robust.view(originals)
+    acc_robust, acc_paper = on_originals or (robust.accuracy(orig_v, labels), paper.accuracy(orig_v, labels))
+    attacked_robust, attacked_paper = robust.accuracy(recon_v, labels), paper.accuracy(recon_v, labels)
+    return {
+        "success_rate": success_rate(attacked_robust, acc_robust),
+        "success_rate_paper": success_rate(attacked_paper, acc_paper),
+        "linkage_rate": linkage_rate(recon_v, orig_v),
+        "ssim": ssim(np.clip(recon_v, 0, 255), orig_v),
+        "mse": mse(recon_v, orig_v),
+        "examiner_acc_original": 100 * acc_robust,
+        "examiner_acc_attacked": 100 * attacked_robust,
+        "paper_examiner_acc_original": 100 * acc_paper,
+        "paper_examiner_acc_attacked": 100 * attacked_paper,
+    }
+
+
+def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
+    """Attack the point's disguise with ``cfg.attack``."""
+    t_start = time.perf_counter()
+    a = cfg.attack
+    spec = ATTACKS[a.name]
+    splits = point.splits
+    train_x = splits.train[0]
+    test_x, test_y = splits.test
+    m = len(train_x) if a.get("known_pairs") is None else int(a.known_pairs)
+    if not 0 <= m <= len(train_x):
+        raise ValueError(f"attack.known_pairs must be between 0 and {len(train_x)}; got {m}.")
+    if spec.needs_pairs and m < 1:
+        raise ValueError(f"The {a.name} attack needs at least one known pair (attack.known_pairs ≥ 1).")
+    if not spec.needs_pairs and m > 0:
+        raise ValueError(f"The {a.name} attack (threat level (a)) uses no known pairs; set attack.known_pairs=0.")
+    view = attacker_view(point.key, a.get("unit"), bool(a.get("knows_permutation", True)), splits.image_shape)
+    robust, paper = robust_examiner(cfg), paper_examiner(cfg)
+
+    rng = point.rng(STREAM_ATTACK)
+    known = rng.choice(len(train_x), size=m, replace=False)
+    known_plain = train_x[known]
+    known_disguised = point.disguise(known_plain, rng)
+    target = point.disguise(test_x, rng)
+    observed = point.disguise(train_x, rng) if spec.needs_observed else None
+    public = _public_images(splits.public, a.get("public_size"), a.name) if spec.needs_public else None
+    knowledge = Knowledge(view, target, known_plain=known_plain if spec.needs_pairs else None,
+                          known_disguised=known_disguised if spec.needs_pairs else None, observed=observed,
+                          public=public)
+
+    t0 = time.perf_counter()
+    result = spec.reconstruct(knowledge, a)
+    raw = result.images
+    cleanup = None
+    if a.name != "direct" and a.get("cleanup", True):
+        cleanup = _cleanup(spec, view, a, raw, known_plain, known_disguised,
+                           public if public is not None else splits.public, rng)
+        recon = cleanup(raw)
+    else:
+        recon = raw
+    attack_s = time.perf_counter() - t0
+
+    on_originals = (robust.accuracy(test_x, test_y), paper.accuracy(test_x, test_y))
+    metrics = {**score(recon, test_x, test_y, robust, paper, on_originals), "attack_time_s": attack_s,
+               "test_images": float(len(test_x)), **result.extras}
+    if cleanup is not None:  # the raw map, under the robust examiner and linkage only
+        raw_v = robust.view(raw)
+        metrics.update({"success_rate_raw": success_rate(robust.accuracy(raw_v, test_y), on_originals[0]),
+                        "linkage_rate_raw": linkage_rate(raw_v, robust.view(test_x)),
+                        "cleanup_sigma": cleanup.sigma, "cleanup_threshold": cleanup.threshold})
+    metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
+    metrics["examiner_calib_worst"] = robust.worst_calibration
+    metrics["paper_examiner_calib_worst"] = paper.worst_calibration
+    if result.hits is not None:
+        truth = as_units(gather_blocks(test_x, view.block_size, view.true_permutation), view.unit).any(axis=-1)
+        metrics.update(hit_rates(result.hits, truth))
+    tags = {"attack": a.name, "threat_level": spec.threat, "examiner": robust.name, "paper_examiner": paper.name,
+            "train_run_id": paper.run_id or "none (trained by an attack run)",
+            "cleanup": cleanup.describe() if cleanup is not None else "none (raw map)"}
+    metrics["total_time_s"] = time.perf_counter() - t_start
+    return AttackResult(metrics, params={"attack.known_pairs": str(m)}, tags=tags,
+                        gallery=(test_x, target, recon, test_y))
