@@ -171,7 +171,8 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
     if v.true_matrices is not None:  # scoring: a found row is recovered if it points along the true one
         true = v.true_matrices[v.true_permutation]                           # (t, b, b), disguised positions
         unit = lambda m: m / np.linalg.norm(m, axis=-1, keepdims=True)      # noqa: E731
-        cos = np.nan_to_num(np.abs((unit(np.nan_to_num(found)) * unit(true)).sum(-1)))
+        with np.errstate(invalid="ignore", divide="ignore"):                 # rows not found: NaN → no match
+            cos = np.nan_to_num(np.abs((unit(np.nan_to_num(found)) * unit(true)).sum(-1)))
         extras["rows_recovered"] = 100 * float(np.mean(cos > 0.999))
     return Reconstruction(_blocks_to_images(blocks, v), extras)
 
