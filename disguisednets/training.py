@@ -247,3 +247,15 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
     trainer.fit(module, datamodule=data)
     test_acc = float(trainer.test(module, datamodule=data, verbose=False)[0]["test_acc"])
     return module, data, test_acc
+
+
+@torch.no_grad()
+def predict_classes(model: nn.Module, mean: np.ndarray, std: np.ndarray, images: np.ndarray,
+                    batch_size: int = 2048) -> np.ndarray:
+    """Classes a trained model predicts for (N, H, W) images, standardized with its training
+    statistics (``DisguisedDataModule.mean``/``std``); on the CPU, in batches."""
+    model = model.cpu().eval()
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    out = [model(torch.from_numpy((np.asarray(images[i:i + batch_size], np.float32) - mean) / std)[:, None])
+           .argmax(1).numpy() for i in range(0, len(images), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.int64)

@@ -1,0 +1,61 @@
+"""The cloud's estimate T̂ of the disguise T_K (plain → disguised images), for model theft: with T̂
+the cloud turns the model it trained for the owner, which predicts disguised classes of disguised
+images, into a classifier of plain images, x ↦ M(T̂(x)).
+
+From m known pairs (level b), per block position, in the disguised image's block order (the
+attacker knows π, as in the other attacks):
+
+- RMT: least squares Y_i ≈ X_i R̂_i + c_i (the regression attack's forward fit);
+- AES-ECB: the codebook read the other way, plaintext unit → ciphertext unit, misses filled with
+  the position's most frequent ciphertext unit;
+- block permutation and no disguise: exact (π is known).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from disguisednets.attacks.codebook import codebook_attack
+from disguisednets.attacks.regression import _rows, _with_intercept
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+
+__all__ = ["estimate_disguise", "known_disguise"]
+
+Disguise = Callable[[np.ndarray], np.ndarray]
+
+
+def _blockwise(fn: Callable[[np.ndarray], np.ndarray], block_size: int, permutation: np.ndarray) -> Disguise:
+    """Plain images → disguised-like images: blocks in disguised order, mapped by ``fn``, placed."""
+    def disguise(images: np.ndarray) -> np.ndarray:
+        blocks = gather_blocks(np.asarray(images), block_size, permutation)
+        return scatter_blocks(fn(blocks).astype(np.float32), images.shape[1:])
+    return disguise
+
+
+def estimate_disguise(mechanism: str, block_size: int, permutation: np.ndarray, known_plain: np.ndarray,
+                      known_disguised: np.ndarray, *, unit: int = 1, mode: str = "matrix") -> Disguise:
+    """T̂ fitted on the pairs (``known_plain`` (m, H, W) and their disguised images)."""
+    b, perm = block_size, permutation
+    if mechanism in ("none", "permutation"):
+        return _blockwise(lambda blocks: blocks, b, perm)
+    plain_blocks = gather_blocks(known_plain, b, perm).astype(np.float64)
+    disguised_blocks = gather_blocks(known_disguised, b)
+    if mechanism == "rmt":
+        coef = np.linalg.pinv(_with_intercept(_rows(plain_blocks, mode))) @ _rows(disguised_blocks.astype(np.float64),
+                                                                                  mode)
+        def forward(blocks):  # noqa: E306
+            t, n = blocks.shape[:2]
+            rows = _with_intercept(_rows(blocks.astype(np.float64), mode)) @ coef
+            return rows.reshape(t, n, b, b)
+        return _blockwise(forward, b, perm)
+    if mechanism in ("aes_ecb", "aes_cbc"):
+        return _blockwise(lambda blocks: codebook_attack(disguised_blocks, plain_blocks, blocks, unit=unit,
+                                                         miss_fill="mode")[0], b, perm)
+    raise ValueError(f"No disguise estimate for mechanism {mechanism!r}.")
+
+
+def known_disguise(mechanism_object) -> Disguise:
+    """T̂ = T_K itself (the key's own disguise, noise included): the cloud's best case."""
+    return lambda images: mechanism_object.disguise(images, rng=np.random.default_rng(0))

@@ -1,0 +1,70 @@
+"""Model theft: the cloud's model of disguised images turned into a classifier of plain images."""
+
+import numpy as np
+import pytest
+
+from disguisednets.attacks.disguise_estimate import estimate_disguise, known_disguise
+from disguisednets.attacks.theft import assigned_accuracy, class_map, theft_success
+from disguisednets.mechanisms import generate_key, make_mechanism
+from disguisednets.models import build_model
+from disguisednets.training import fit_classifier, predict_classes
+from tests.conftest import TINY, compose_config
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from disguisednets.data import load_dataset
+
+    return load_dataset("mnist")
+
+
+def test_class_map_undoes_a_label_permutation():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 1000)
+    secret = rng.permutation(10)
+    pred = secret[labels]                                   # a perfect model of disguised classes
+    assert np.array_equal(class_map(pred, labels, 10)[secret], np.arange(10))
+    assert assigned_accuracy(pred, labels, 10) == 100.0
+    assert assigned_accuracy(rng.integers(0, 10, 1000), labels, 10) < 20  # random: near chance
+    assert theft_success(45.0, 90.0) == 50.0
+    with pytest.raises(ValueError, match="undefined"):
+        theft_success(10.0, 0.0)
+
+
+def _owner(mnist, mechanism):
+    """The cloud's model M: trained on the owner's disguised images (6,000, 2 epochs, tiny AlexNet)."""
+    cfg = compose_config([*TINY, "trainer.max_epochs=2"])
+    x, y = mnist.train_images[:6000], mnist.train_labels[:6000]
+    train = (mechanism.disguise(x, rng=np.random.default_rng(1)), mechanism.disguise_labels(y))
+    test = (mechanism.disguise(mnist.test_images[:2000], rng=np.random.default_rng(2)),
+            mechanism.disguise_labels(mnist.test_labels[:2000]))
+    model = build_model(cfg.model, 28, 10, seed=0)
+    module, data, acc = fit_classifier(cfg.trainer, model, train, None, test, seed=0)
+    return (lambda images: predict_classes(module.model, data.mean, data.std, images)), 100 * acc
+
+
+@pytest.mark.slow  # trains or runs a subprocess
+def test_theft_of_an_undisguised_model_is_complete(mnist):
+    from disguisednets.mechanisms import NoDisguise
+
+    predict, owner = _owner(mnist, NoDisguise())
+    stolen = assigned_accuracy(predict(mnist.test_images[:2000]), mnist.test_labels[:2000], 10)
+    assert owner > 80 and theft_success(stolen, owner) > 99.5
+
+
+@pytest.mark.slow  # trains or runs a subprocess
+def test_theft_with_the_true_disguise_equals_the_owner_and_a_random_one_is_chance(mnist):
+    key = generate_key("rmt", (28, 28), 7, seed=3)
+    mech = make_mechanism(key)
+    predict, owner = _owner(mnist, mech)
+    x, y = mnist.test_images[:2000], mnist.test_labels[:2000]
+    true = assigned_accuracy(predict(known_disguise(mech)(x)), y, 10)
+    assert owner > 60 and abs(theft_success(true, owner) - 100) < 1.5   # the key's own noise draws differ
+    other = make_mechanism(generate_key("rmt", (28, 28), 7, seed=4))
+    assert assigned_accuracy(predict(known_disguise(other)(x)), y, 10) < 25         # a random T̂: chance
+    # Level (b): T̂ fitted on 20 known pairs (forward regression per position), classes from the pairs.
+    pairs = mnist.train_images[10000:10020]
+    estimate = estimate_disguise("rmt", 7, key.array("permutation"), pairs, mech.disguise(pairs))
+    mapping = class_map(predict(estimate(pairs)), mnist.train_labels[10000:10020], 10)
+    stolen = assigned_accuracy(predict(estimate(x)), y, 10, mapping)
+    assert theft_success(stolen, owner) > 80
