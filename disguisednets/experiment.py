@@ -60,6 +60,10 @@ def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
 
             mlflow.set_tag("paper_examiner", save_examiner(cfg, result.module.model, result.data.mean, result.data.std,
                                                           point.splits.n_classes, run_id=active.info.run_id))
+        if cfg.get("theft") is not None and cfg.theft.enabled:
+            from disguisednets.tasks.theft import theft
+
+            metrics.update(theft(point, result, cfg))
         mlflow.set_tags(result.tags)
         mlflow.log_metrics(metrics)
         metrics["run_id"] = active.info.run_id

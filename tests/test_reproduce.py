@@ -31,7 +31,7 @@ def test_every_grid_point_composes_and_has_a_key(experiment):
     digests, names, settings = set(), set(), set()
     for point in points:
         cfg = compose_config([f"experiment={experiment}", *point])
-        assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10")
+        assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10", "model_confidentiality")
         assert cfg.scale.name == "cpu" and cfg.model.width == 0.25
         size = cfg.dataset.pad_to or 28
         key = build_key(cfg, (size, size), 10)

@@ -68,3 +68,13 @@ def test_theft_with_the_true_disguise_equals_the_owner_and_a_random_one_is_chanc
     mapping = class_map(predict(estimate(pairs)), mnist.train_labels[10000:10020], 10)
     stolen = assigned_accuracy(predict(estimate(x)), y, 10, mapping)
     assert theft_success(stolen, owner) > 80
+
+
+@pytest.mark.slow  # trains or runs a subprocess
+def test_theft_metrics_through_the_entry_point(tiny_cfg):
+    from disguisednets.experiment import run
+
+    metrics = run(tiny_cfg("mechanism=aes_ecb", "mechanism.unit=16", "theft.enabled=true"))
+    for name in ("theft_direct", "theft_true_disguise", "theft_m1", "theft_m20", "theft_m20_best_classes"):
+        assert name in metrics and metrics[name] >= 0, name
+    assert "theft_direct" in run(tiny_cfg("mechanism=none", "theft.enabled=true"))

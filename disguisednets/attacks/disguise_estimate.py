@@ -40,9 +40,10 @@ def estimate_disguise(mechanism: str, block_size: int, permutation: np.ndarray, 
     b, perm = block_size, permutation
     if mechanism in ("none", "permutation"):
         return _blockwise(lambda blocks: blocks, b, perm)
-    plain_blocks = gather_blocks(known_plain, b, perm).astype(np.float64)
+    plain_blocks = gather_blocks(np.asarray(known_plain), b, perm)
     disguised_blocks = gather_blocks(known_disguised, b)
     if mechanism == "rmt":
+        plain_blocks = plain_blocks.astype(np.float64)
         coef = np.linalg.pinv(_with_intercept(_rows(plain_blocks, mode))) @ _rows(disguised_blocks.astype(np.float64),
                                                                                   mode)
         def forward(blocks):  # noqa: E306
@@ -51,7 +52,9 @@ def estimate_disguise(mechanism: str, block_size: int, permutation: np.ndarray, 
             return rows.reshape(t, n, b, b)
         return _blockwise(forward, b, perm)
     if mechanism in ("aes_ecb", "aes_cbc"):
-        return _blockwise(lambda blocks: codebook_attack(disguised_blocks, plain_blocks, blocks, unit=unit,
+        # the codebook's lookup compares exact bytes: plain queries in the dtype of the plain pairs
+        return _blockwise(lambda blocks: codebook_attack(disguised_blocks, plain_blocks,
+                                                         blocks.astype(plain_blocks.dtype), unit=unit,
                                                          miss_fill="mode")[0], b, perm)
     raise ValueError(f"No disguise estimate for mechanism {mechanism!r}.")
 
