@@ -71,10 +71,18 @@ def test_theft_with_the_true_disguise_equals_the_owner_and_a_random_one_is_chanc
 
 
 @pytest.mark.slow  # trains or runs a subprocess
-def test_theft_metrics_through_the_entry_point(tiny_cfg):
+def test_theft_metrics_through_the_entry_point_and_their_table(tiny_cfg, tmp_path):
     from disguisednets.experiment import run
+    from disguisednets.reporting.__main__ import main as report_main
 
-    metrics = run(tiny_cfg("mechanism=aes_ecb", "mechanism.unit=16", "theft.enabled=true"))
+    metrics = run(tiny_cfg("column=aes_ecb", "theft.enabled=true"))
     for name in ("theft_direct", "theft_true_disguise", "theft_m1", "theft_m20", "theft_m20_best_classes"):
         assert name in metrics and metrics[name] >= 0, name
-    assert "theft_direct" in run(tiny_cfg("mechanism=none", "theft.enabled=true"))
+    base = run(tiny_cfg("column=baseline", "theft.enabled=true"))
+    assert "theft_direct" in base and "theft_m20" not in base   # no key: nothing to estimate
+    assert report_main(["theft", "--experiment", "disguisednets", "--output-dir", str(tmp_path / "outputs"),
+                        "--results-dir", str(tmp_path / "results")]) == 0
+    table = (tmp_path / "results" / "disguisednets.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| mnist | AES-ECB"))
+    assert f"| {metrics['test_acc']:.1f} | {metrics['theft_direct']:.1f} | {metrics['theft_true_disguise']:.1f} |" in row
+    assert "| mnist | baseline (no disguise) |" in table

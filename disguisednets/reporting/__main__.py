@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
     p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
     p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p = sub.add_parser("theft", help="model confidentiality: theft success per dataset and disguise")
+    p.add_argument("--experiment", default="model_confidentiality", help="MLflow experiment name")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
     p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
     p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
     p.add_argument("--results-dir", default="results")
@@ -48,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+        return 0
+    if args.cmd == "theft":
+        from disguisednets.reporting.runs import load_runs
+        from disguisednets.reporting.theft import theft_markdown
+
+        runs = load_runs(MlflowClient(uri), args.experiment)
+        if not len(runs):
+            print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
+                  "--multirun experiment=model_confidentiality")
+            return 1
+        out = Path(args.results_dir) / f"{args.experiment}.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(theft_markdown(runs, f"python -m disguisednets.reporting theft --experiment {args.experiment}"))
+        print(out.read_text())
+        print(f"Written {out}.")
         return 0
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
