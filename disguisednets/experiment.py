@@ -63,11 +63,26 @@ def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
         if cfg.get("theft") is not None and cfg.theft.enabled:
             from disguisednets.tasks.theft import theft
 
-            metrics.update(theft(point, result, cfg))
+            stolen = theft(point, result, cfg)
+            metrics.update(stolen.metrics)
+            if stolen.representatives is not None:
+                _log_arrays({"images": stolen.representatives}, "representatives.npz")
         mlflow.set_tags(result.tags)
         mlflow.log_metrics(metrics)
         metrics["run_id"] = active.info.run_id
     return metrics
+
+
+def _log_arrays(arrays: dict, name: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.savez(Path(tmp) / name, **arrays)
+        mlflow.log_artifact(str(Path(tmp) / name))
 
 
 def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:

@@ -17,7 +17,7 @@ LAYERS = [
     ("mechanisms", ["mechanisms", "mechanisms.*"]),
     ("attack algorithms", ["attacks", "attacks._units", "attacks.codebook", "attacks.covariance", "attacks.frequency",
                            "attacks.jigsaw", "attacks.regression", "attacks.metrics", "attacks.cleanup",
-                           "attacks.calibration", "attacks.registry", "attacks.row_leak", "attacks.theft",
+                           "attacks.calibration", "attacks.registry", "attacks.row_leak", "attacks.theft", "attacks.inversion",
                            "attacks.disguise_estimate"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),

@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(theft_markdown(runs, f"python -m disguisednets.reporting theft --experiment {args.experiment}"))
         print(out.read_text())
         print(f"Written {out}.")
+        from disguisednets.reporting.theft import inversion_figure
+
+        fig = inversion_figure(MlflowClient(uri), runs)
+        if fig is not None:
+            fig.savefig(out.with_suffix(".png"), dpi=130)
+            print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"

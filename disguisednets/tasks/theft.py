@@ -5,22 +5,33 @@ disguise estimated from m known pairs (level b), classes recovered from those pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 from omegaconf import DictConfig
 
 from disguisednets.attacks.disguise_estimate import estimate_disguise, known_disguise
+from disguisednets.attacks.inversion import class_representatives, inverse_estimate
 from disguisednets.attacks.registry import attacker_view
 from disguisednets.attacks.theft import assigned_accuracy, class_map, theft_success
 from disguisednets.gridpoint import GridPoint
 from disguisednets.tasks.train import TrainResult
 from disguisednets.training import predict_classes
 
-__all__ = ["STREAM_THEFT", "theft"]
+__all__ = ["STREAM_THEFT", "TheftResult", "theft"]
 
 STREAM_THEFT = 3  # the fold's random stream for the cloud's known pairs
 
 
-def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> dict[str, float]:
-    """Theft success (%) of each way the cloud can turn M into a plain-image classifier."""
+@dataclass
+class TheftResult:
+    metrics: dict[str, float]              # theft success (%) of each way, inversion_recognised (%)
+    representatives: np.ndarray | None     # (classes, H, W) plain-space class representatives, by original class
+
+
+def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> TheftResult:
+    """Theft success (%) of each way the cloud can turn M into a plain-image classifier, and the
+    model-inversion representatives mapped back through the inverse estimated from the largest m."""
     model, mean, std = result.module.model, result.data.mean, result.data.std
     predict = lambda images: predict_classes(model, mean, std, images)  # noqa: E731
     splits = point.splits
@@ -28,19 +39,30 @@ def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> dict[str, f
     train_x, train_y = splits.train
     n, owner = splits.n_classes, result.metrics["test_acc"]
     out = {"theft_direct": theft_success(assigned_accuracy(predict(x), y, n), owner)}
-    if point.key is None:
-        return out
-    out["theft_true_disguise"] = theft_success(assigned_accuracy(predict(known_disguise(point.mechanism)(x)), y, n),
-                                               owner)
     view = attacker_view(point.key, None, True, splits.image_shape)
-    rng = point.rng(STREAM_THEFT)
-    for m in cfg.theft.known_pairs:
-        idx = rng.choice(len(train_x), size=int(m), replace=False)
-        pairs = train_x[idx]
-        estimate = estimate_disguise(point.key.mechanism, view.block_size, view.permutation, pairs,
-                                     point.disguise(pairs, rng), unit=view.unit, mode=view.mode)
-        stolen = predict(estimate(x))
-        mapping = class_map(predict(estimate(pairs)), train_y[idx], n)   # classes from the cloud's own pairs
-        out[f"theft_m{m}"] = theft_success(assigned_accuracy(stolen, y, n, mapping), owner)
-        out[f"theft_m{m}_best_classes"] = theft_success(assigned_accuracy(stolen, y, n), owner)
-    return out
+    back = lambda images: np.clip(images, 0, 255)  # noqa: E731  (no disguise: the model's own space)
+    if point.key is not None:
+        out["theft_true_disguise"] = theft_success(
+            assigned_accuracy(predict(known_disguise(point.mechanism)(x)), y, n), owner)
+        rng = point.rng(STREAM_THEFT)
+        for m in cfg.theft.known_pairs:
+            idx = rng.choice(len(train_x), size=int(m), replace=False)
+            pairs, disguised = train_x[idx], point.disguise(train_x[idx], rng)
+            estimate = estimate_disguise(point.key.mechanism, view.block_size, view.permutation, pairs, disguised,
+                                         unit=view.unit, mode=view.mode)
+            stolen = predict(estimate(x))
+            mapping = class_map(predict(estimate(pairs)), train_y[idx], n)   # classes from the cloud's own pairs
+            out[f"theft_m{m}"] = theft_success(assigned_accuracy(stolen, y, n, mapping), owner)
+            out[f"theft_m{m}_best_classes"] = theft_success(assigned_accuracy(stolen, y, n), owner)
+            back = inverse_estimate(point.key.mechanism, view.block_size, view.permutation, pairs, disguised,
+                                    unit=view.unit, mode=view.mode)
+    if not cfg.theft.get("inversion", False):
+        return TheftResult(out, None)
+    from disguisednets.attacks.examiner import robust_examiner
+
+    reps = back(class_representatives(model, mean, std, n, seed=point.seed))   # by the model's (disguised) class
+    by_class = point.mechanism.disguise_labels(np.arange(n))                  # original class → its disguised class
+    reps = reps[by_class]
+    examiner = robust_examiner(cfg)
+    out["inversion_recognised"] = 100.0 * float(np.mean(examiner.predict(reps) == np.arange(n)))
+    return TheftResult(out, examiner.view(reps).astype(np.float32))
