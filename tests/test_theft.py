@@ -68,6 +68,14 @@ def test_theft_with_the_true_disguise_equals_the_owner_and_a_random_one_is_chanc
     mapping = class_map(predict(estimate(pairs)), mnist.train_labels[10000:10020], 10)
     stolen = assigned_accuracy(predict(estimate(x)), y, 10, mapping)
     assert theft_success(stolen, owner) > 80
+    # Level (a): R̂ by covariance matching from the disguised training images and public ones.
+    from disguisednets.attacks.disguise_estimate import estimate_disguise_level_a
+
+    level_a = estimate_disguise_level_a("rmt", 7, key.array("permutation"),
+                                        mech.disguise(mnist.train_images[:6000], rng=np.random.default_rng(1)),
+                                        mnist.train_images[20000:25000])
+    assert 0 <= assigned_accuracy(predict(level_a(x)), y, 10) <= 100
+    assert estimate_disguise_level_a("aes_ecb", 8, np.arange(16), x, x) is None
 
 
 @pytest.mark.slow  # trains or runs a subprocess

@@ -9,6 +9,11 @@ attacker knows π, as in the other attacks):
 - AES-ECB: the codebook read the other way, plaintext unit → ciphertext unit, misses filled with
   the position's most frequent ciphertext unit;
 - block permutation and no disguise: exact (π is known).
+
+Without pairs (level a), from the disguised data the cloud holds and public images
+(:func:`estimate_disguise_level_a`): orthogonal RMT by covariance matching (R̂_i from the aligned
+eigenvectors of public and disguised row covariances, means matched), block permutation by the
+jigsaw attack's estimate of π. AES has no level-(a) estimate here.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from typing import Callable
 import numpy as np
 
 from disguisednets.attacks.codebook import codebook_attack
+from disguisednets.attacks.covariance import estimate_rotations
+from disguisednets.attacks.jigsaw import jigsaw_attack
 from disguisednets.attacks.regression import _rows, _with_intercept
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 
-__all__ = ["estimate_disguise", "known_disguise"]
+__all__ = ["estimate_disguise", "estimate_disguise_level_a", "known_disguise"]
 
 Disguise = Callable[[np.ndarray], np.ndarray]
 
@@ -62,3 +69,26 @@ def estimate_disguise(mechanism: str, block_size: int, permutation: np.ndarray, 
 def known_disguise(mechanism_object) -> Disguise:
     """T̂ = T_K itself (the key's own disguise, noise included): the cloud's best case."""
     return lambda images: mechanism_object.disguise(images, rng=np.random.default_rng(0))
+
+
+def estimate_disguise_level_a(mechanism: str, block_size: int, permutation: np.ndarray, observed: np.ndarray,
+                              public: np.ndarray, *, mode: str = "matrix") -> Disguise | None:
+    """T̂ from the observed disguised images and public originals only; None where there is none.
+    RMT uses the attacker's π (known, as in the covariance attack); the permutation's π is estimated."""
+    b = block_size
+    if mechanism == "rmt" and mode == "matrix":
+        public_rows = _rows(gather_blocks(public, b, permutation).astype(np.float64), mode)
+        observed_rows = _rows(gather_blocks(observed, b).astype(np.float64), mode)
+        r_hat = estimate_rotations(public_rows, observed_rows)                 # Y − μ_y ≈ (X − μ_x) R̂
+        mu_x, mu_y = public_rows.mean(axis=1, keepdims=True), observed_rows.mean(axis=1, keepdims=True)
+
+        def forward(blocks):
+            t, n = blocks.shape[:2]
+            return ((_rows(blocks.astype(np.float64), mode) - mu_x) @ r_hat + mu_y).reshape(t, n, b, b)
+        return _blockwise(forward, b, permutation)
+    if mechanism == "permutation":
+        h, w = observed.shape[1:]
+        ring = np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1)
+        perm_hat = jigsaw_attack(gather_blocks(observed, b), (h // b, w // b), border_value=float(ring.mean()))
+        return _blockwise(lambda blocks: blocks, b, perm_hat)
+    return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import DictConfig
 
-from disguisednets.attacks.disguise_estimate import estimate_disguise, known_disguise
+from disguisednets.attacks.disguise_estimate import estimate_disguise, estimate_disguise_level_a, known_disguise
 from disguisednets.attacks.inversion import class_representatives, inverse_estimate
 from disguisednets.attacks.registry import attacker_view
 from disguisednets.attacks.theft import assigned_accuracy, class_map, theft_success
@@ -45,6 +45,11 @@ def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> TheftResult
         out["theft_true_disguise"] = theft_success(
             assigned_accuracy(predict(known_disguise(point.mechanism)(x)), y, n), owner)
         rng = point.rng(STREAM_THEFT)
+        if splits.public is not None and len(splits.public):   # level (a): disguised data + public images
+            level_a = estimate_disguise_level_a(point.key.mechanism, view.block_size, view.permutation,
+                                                point.disguise(train_x, rng), splits.public[:5000], mode=view.mode)
+            if level_a is not None:   # classes by the best assignment: the cloud has no labelled pair
+                out["theft_level_a"] = theft_success(assigned_accuracy(predict(level_a(x)), y, n), owner)
         for m in cfg.theft.known_pairs:
             idx = rng.choice(len(train_x), size=int(m), replace=False)
             pairs, disguised = train_x[idx], point.disguise(train_x[idx], rng)
