@@ -9,7 +9,8 @@ __all__ = ["inversion_figure", "theft_markdown"]
 
 COLUMNS = (("baseline (no disguise)", "baseline"), ("block permutation, b = 7", "permutation"),
            ("RMT, b = 7, orthogonal, noise level 100", "rmt"), ("AES-ECB, b = 8 on 32 px, unit 2, 2% s&p", "aes_ecb"))
-METRICS = (("theft_direct", "M on plain images"), ("theft_true_disguise", "through the true disguise"),
+METRICS = (("theft_direct", "M on plain images"), ("theft_level_a", "level (a): T̂ from disguised data"),
+           ("theft_true_disguise", "through the true disguise"),
            ("theft_m1", "m = 1 pair"), ("theft_m20", "m = 20 pairs"),
            ("theft_m20_best_classes", "m = 20, best class map"),
            ("inversion_recognised", "inversion: classes recognised"))
@@ -30,7 +31,9 @@ def theft_markdown(runs: Runs, command: str) -> str:
         "**Theft success** (%) = 100 × the accuracy on the plain test images of the classifier the cloud makes from "
         "the model M it trained for the owner / the owner's accuracy on the disguised test images. Ways: *M on "
         "plain images* (classes matched to the true ones by the best one-to-one assignment — an upper bound for the "
-        "cloud, which uses the test labels for it); *through the true disguise* (M(T_K(x)), the cloud's best case: "
+        "cloud, which uses the test labels for it); *level (a)*: M(T̂(x)) with T̂ estimated from the disguised "
+        "training data the cloud holds and 5,000 public images, no pair (RMT: covariance matching; block "
+        "permutation: the jigsaw's π; none for AES), classes by the same assignment; *through the true disguise* (M(T_K(x)), the cloud's best case: "
         "what the model is worth to whoever holds the key); *m pairs*: M(T̂(x)) with T̂ fitted on m known "
         "original/disguised pairs (RMT: forward least squares per block position; AES-ECB: the codebook read "
         "plaintext → ciphertext, misses → the position's most frequent ciphertext unit; permutation: π itself, "
