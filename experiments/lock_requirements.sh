@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$PYTHON" -m venv "$tmp/venv"
-"$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$(pwd)[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+"$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$(pwd)[dev]" 2> >(grep -v "^WARNING: Location" >&2)
 {
   echo "# Exact versions of every dependency, for 'make install'. Made by 'make lock' (experiments/lock_requirements.sh)"
   echo "# with $("$tmp/venv/bin/python" --version) on $(uname -sm), $(date -u +%Y-%m-%d). Edit pyproject.toml's ranges, not this file."

@@ -1,3 +1,0 @@
-from disguisednets.cli import main
-
-raise SystemExit(main())
