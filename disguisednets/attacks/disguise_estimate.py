@@ -24,8 +24,8 @@ import numpy as np
 
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import estimate_rotations
-from disguisednets.attacks.jigsaw import jigsaw_attack
-from disguisednets.attacks.regression import _rows, _with_intercept
+from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
+from disguisednets.attacks.regression import _rows, _with_intercept, forward_fit
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 
 __all__ = ["estimate_disguise", "estimate_disguise_level_a", "known_disguise"]
@@ -51,8 +51,7 @@ def estimate_disguise(mechanism: str, block_size: int, permutation: np.ndarray, 
     disguised_blocks = gather_blocks(known_disguised, b)
     if mechanism == "rmt":
         plain_blocks = plain_blocks.astype(np.float64)
-        coef = np.linalg.pinv(_with_intercept(_rows(plain_blocks, mode))) @ _rows(disguised_blocks.astype(np.float64),
-                                                                                  mode)
+        coef = forward_fit(_rows(plain_blocks, mode), _rows(disguised_blocks.astype(np.float64), mode))
         def forward(blocks):  # noqa: E306
             t, n = blocks.shape[:2]
             rows = _with_intercept(_rows(blocks.astype(np.float64), mode)) @ coef
@@ -88,7 +87,6 @@ def estimate_disguise_level_a(mechanism: str, block_size: int, permutation: np.n
         return _blockwise(forward, b, permutation)
     if mechanism == "permutation":
         h, w = observed.shape[1:]
-        ring = np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1)
-        perm_hat = jigsaw_attack(gather_blocks(observed, b), (h // b, w // b), border_value=float(ring.mean()))
+        perm_hat = jigsaw_attack(gather_blocks(observed, b), (h // b, w // b), border_value=border_value(public))
         return _blockwise(lambda blocks: blocks, b, perm_hat)
     return None

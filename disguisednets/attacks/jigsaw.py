@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["edge_dissimilarity", "jigsaw_attack"]
+__all__ = ["border_value", "edge_dissimilarity", "jigsaw_attack"]
 
 
 def _pairwise(a: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -40,6 +40,11 @@ def edge_dissimilarity(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     col = lambda k: x[:, :, :, k].reshape(t, -1)  # noqa: E731
     row = lambda k: x[:, :, k, :].reshape(t, -1)  # noqa: E731
     return _seam(col(-1), col(-2), col(0), col(1)), _seam(row(-1), row(-2), row(0), row(1))
+
+
+def border_value(public: np.ndarray) -> float:
+    """The mean pixel of the outer ring of public same-domain images (N, H, W): what lies beyond an image's edge."""
+    return float(np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1).mean())
 
 
 def border_costs(blocks: np.ndarray, border_value: float = 0.0) -> np.ndarray:

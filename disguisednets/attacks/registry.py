@@ -18,7 +18,7 @@ import numpy as np
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
-from disguisednets.attacks.jigsaw import jigsaw_attack
+from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
@@ -152,8 +152,7 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
         raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
-    ring = np.concatenate([public[:, 0], public[:, -1], public[:, :, 0], public[:, :, -1]], axis=1)
-    perm_hat = jigsaw_attack(gather_blocks(k.observed, v.block_size), v.grid, border_value=float(ring.mean()),
+    perm_hat = jigsaw_attack(gather_blocks(k.observed, v.block_size), v.grid, border_value=border_value(public),
                              starts=int(o["starts"]), seed=int(o.get("seed", 0)))
     images = scatter_blocks(gather_blocks(k.target, v.block_size), v.image_shape, perm_hat).astype(np.float32)
     return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FORMS", "regression_attack"]
+__all__ = ["FORMS", "forward_fit", "regression_attack"]
 
 FORMS = ("inverse", "forward")
 
@@ -24,6 +24,11 @@ def _rows(blocks: np.ndarray, mode: str) -> np.ndarray:
 
 def _with_intercept(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([rows, np.ones((*rows.shape[:2], 1), rows.dtype)], axis=2)
+
+
+def forward_fit(x_rows: np.ndarray, y_rows: np.ndarray) -> np.ndarray:
+    """Per position, the minimum-norm least squares Y ≈ [X 1] coef: (t, d+1, d), R̂ over the intercept row."""
+    return np.linalg.pinv(_with_intercept(x_rows)) @ y_rows
 
 
 def regression_attack(known_plain: np.ndarray, known_disguised: np.ndarray, target_disguised: np.ndarray, *,
@@ -41,7 +46,7 @@ def regression_attack(known_plain: np.ndarray, known_disguised: np.ndarray, targ
         w = np.linalg.pinv(_with_intercept(y)) @ x               # (t, d+1, d)
         recon = _with_intercept(target) @ w
     else:
-        coef = np.linalg.pinv(_with_intercept(x)) @ y            # Y ≈ X R̂ + c
+        coef = forward_fit(x, y)                                 # Y ≈ X R̂ + c
         r_hat, c = coef[:, :-1], coef[:, -1:]
         recon = (target - c) @ np.linalg.pinv(r_hat)
     return recon.astype(np.float32).reshape(t, n, b, b)  # raw: the attacker's clean-up clips
