@@ -94,7 +94,7 @@ class AESECB(BlockMechanism):
             raise ValueError(f"The 'filter' parameter of {cls.__name__} must be one of {FILTERS}. "
                              f"Got {filter!r} instead.")
         if (block_size * block_size) % unit:
-            h, w = spec["image_shape"]
+            h, w = spec["image_shape"][:2]
             valid = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0 and (d * d) % unit == 0]
             raise ValueError(f"{cls.__name__}: a {block_size}×{block_size} block has {block_size ** 2} pixels, not a "
                              f"multiple of the unit size {unit}. For {h}×{w} images choose block_size in {valid}, "
@@ -172,7 +172,7 @@ class AESECB(BlockMechanism):
         reassemble, and downscale with the resize filter (one matrix product for all rows)."""
         spec = self.key.spec
         r = 16 // spec["unit"]
-        h, w = self.key.image_shape
+        h, w = self.image_hw
         b = spec["block_size"]
         noisy = _as_pixels(apply_noise(images, spec["noise"], rng))
         up = np.repeat(noisy, r, axis=2)  # (N, H, W·r)

@@ -1,6 +1,13 @@
 """What every keyed disguise shares (docs/method.md §2): the order of operations, the block permutation,
 the secret label map, and input validation against the key's spec.
 
+Colour (docs/method.md §2 "Colour images"): a key for (H, W, C) images disguises (N, H, W, C) arrays.
+This paper's mechanisms apply the same key to every channel — the permutation moves a block with all
+its channels, RMT multiplies each channel's block by the same R_i, AES encrypts each channel's block
+under the same K_i — so channels are folded into the batch; a mechanism whose transform mixes
+channels (the peers' EtC colour shuffle, the learnable encryption's nibble channels) sets
+``channel_aware`` and receives (N, H, W, C) chunks itself.
+
 A mechanism is a small object holding a key; ``disguise(images) -> images`` and, where the key
 allows, ``restore(disguised) -> images``. Pure numpy, no I/O, no global state.
 """
@@ -25,6 +32,9 @@ class BlockMechanism:
 
     name: ClassVar[str]
     noise_kinds: ClassVar[tuple[str, ...]] = ("none",)
+    channel_aware: ClassVar[bool] = False  # True: chunks arrive as (N, H, W, C), grayscale as C = 1
+    relabels: ClassVar[bool] = True        # False: the label map is the identity (the peers publish no label map)
+    adaptation_block: ClassVar[int | None] = None  # the network's block-wise adaptation layer, if the scheme has one
     chunk_pixels: ClassVar[int] = 1 << 20  # pixels per chunk: work arrays stay in cache (see results/bench.md)
 
     def __init__(self, key: DisguiseKey):
@@ -42,8 +52,11 @@ class BlockMechanism:
     @classmethod
     def make_spec(cls, *, image_shape, block_size, n_classes=10, noise=None, **settings) -> dict[str, Any]:
         image_shape = tuple(int(s) for s in image_shape)
-        if len(image_shape) != 2:
-            raise ValueError(f"image_shape must be (H, W); got {image_shape}.")
+        if len(image_shape) == 3 and image_shape[2] == 1:
+            image_shape = image_shape[:2]  # one channel is grayscale
+        if len(image_shape) not in (2, 3) or min(image_shape) < 1 or (len(image_shape) == 3 and image_shape[2] > 4):
+            raise ValueError(f"image_shape must be (H, W) for grayscale or (H, W, C) with C = 2..4 channels "
+                             f"(3 for RGB); got {image_shape}.")
         B.check_block_size(image_shape, block_size, owner=cls.__name__)
         if int(n_classes) < 2:
             raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
@@ -72,37 +85,69 @@ class BlockMechanism:
     @classmethod
     def draw_key_arrays(cls, spec: Mapping[str, Any], rng: KeyRandom) -> dict[str, np.ndarray]:
         t = B.n_blocks(tuple(spec["image_shape"]), spec["block_size"])
-        return {"permutation": rng.permutation(t), "label_map": rng.permutation(spec["n_classes"])}
+        n = spec["n_classes"]
+        return {"permutation": rng.permutation(t), "label_map": rng.permutation(n) if cls.relabels else np.arange(n)}
+
+    # ----------------------------------------------------------------------------- geometry
+    @property
+    def image_hw(self) -> tuple[int, int]:
+        return tuple(self.key.image_shape[:2])  # type: ignore[return-value]
+
+    @property
+    def channels(self) -> int:
+        """The key's channels: 0 for grayscale (N, H, W) images, else C of (N, H, W, C)."""
+        return self.key.image_shape[2] if len(self.key.image_shape) == 3 else 0
+
+    @property
+    def disguised_shape(self) -> tuple[int, ...]:
+        """The shape of one disguised image (the input shape, unless the scheme adds channels)."""
+        return self.key.image_shape
 
     # -------------------------------------------------------------------------------- disguise
-    def _check_images(self, images: np.ndarray, what: str = "images") -> np.ndarray:
+    def _check_images(self, images: np.ndarray, what: str = "images",
+                      expected: tuple[int, ...] | None = None) -> np.ndarray:
         images = np.asarray(images)
-        if images.ndim == 2:
+        expected = tuple(expected or self.key.image_shape)
+        if images.ndim == len(expected):
             images = images[None]
-        expected = self.key.image_shape
-        if images.ndim != 3 or images.shape[1:] != expected:
-            raise ValueError(f"{type(self).__name__} with this key expects {what} of shape (N, {expected[0]}, "
-                             f"{expected[1]}) (grayscale); got shape {images.shape}. Pad or resize them, "
-                             "or generate a key for this image size.")
+        if images.shape[1:] != expected:
+            kind = "grayscale" if len(expected) == 2 else f"{expected[2]} channels, last axis"
+            raise ValueError(f"{type(self).__name__} with this key expects {what} of shape "
+                             f"(N, {', '.join(map(str, expected))}) ({kind}); got shape {images.shape}. Pad or "
+                             "resize them, or generate a key for this image size and number of channels.")
         if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
             raise TypeError(f"{what} must be numeric; got dtype {images.dtype}.")
         return images
 
     def _chunk_size(self) -> int:
         """Images per chunk: bounded work arrays, cache-friendly, and datasets larger than memory."""
-        h, w = self.key.image_shape
+        h, w = self.image_hw
         return max(1, self.chunk_pixels // (h * w))
 
+    def _per_channel(self, fn, images: np.ndarray) -> np.ndarray:
+        """``fn`` on (N, H, W) chunks: colour channels folded into the batch (one key for every channel),
+        or (N, H, W, C) chunks for a channel-aware mechanism (grayscale as C = 1, given back as it came)."""
+        size = self._chunk_size()
+        if self.channel_aware:
+            out = _map_chunks(fn, images[..., None] if images.ndim == 3 else images, size)
+            return out[..., 0] if self.channels == 0 and out.shape[-1] == 1 else out
+        if images.ndim == 3:
+            return _map_chunks(fn, images, size)
+        n, h, w, c = images.shape
+        out = _map_chunks(fn, np.moveaxis(images, -1, 1).reshape(n * c, h, w), size)
+        return np.ascontiguousarray(np.moveaxis(out.reshape(n, c, h, w), 1, -1))
+
     def disguise(self, images: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Disguise (N, H, W) images (pixel scale 0..255); ``rng`` draws the noise, if any."""
+        """Disguise (N, H, W) or, with a colour key, (N, H, W, C) images (pixel scale 0..255); ``rng``
+        draws the noise, if any."""
         images = self._check_images(images)
         rng = rng if rng is not None else np.random.default_rng()
-        return _map_chunks(lambda x: self._disguise_chunk(x, rng), images, self._chunk_size())
+        return self._per_channel(lambda x: self._disguise_chunk(x, rng), images)
 
     def restore(self, disguised: np.ndarray) -> np.ndarray:
         """Invert the disguise (noise, where any, stays in). Raises where the key allows no inverse."""
-        disguised = self._check_images(disguised, "disguised images")
-        return _map_chunks(self._restore_chunk, disguised, self._chunk_size())
+        disguised = self._check_images(disguised, "disguised images", self.disguised_shape)
+        return self._per_channel(self._restore_chunk, disguised)
 
     def _disguise_chunk(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         noise, perm = self.key.spec["noise"], self.key.array("permutation")
@@ -110,12 +155,12 @@ class BlockMechanism:
             blocks = apply_noise(B.gather_blocks(images, self.key.block_size, perm), noise, rng)
         else:
             blocks = B.gather_blocks(apply_noise(images, noise, rng), self.key.block_size, perm)  # block-major
-        return B.scatter_blocks(self._transform(blocks, perm, rng), self.key.image_shape)
+        return B.scatter_blocks(self._transform(blocks, perm, rng), self.image_hw)
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
         perm = self.key.array("permutation")
         blocks = B.gather_blocks(disguised, self.key.block_size)
-        return B.scatter_blocks(self._inverse(blocks, perm), self.key.image_shape, perm)
+        return B.scatter_blocks(self._inverse(blocks, perm), self.image_hw, perm)
 
     def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Transform block-major blocks (t, N, b, b); row j was at original position ``positions[j]``

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_block_size", "n_blocks", "to_blocks", "from_blocks", "gather_blocks", "scatter_blocks"]
+__all__ = ["check_block_size", "n_blocks", "to_blocks", "from_blocks", "gather_blocks", "scatter_blocks",
+           "to_channel_blocks", "from_channel_blocks"]
 
 
 def check_block_size(image_shape: tuple[int, int], block_size: int, owner: str = "the disguise") -> None:
     """Raise a clear error unless ``block_size`` divides both image sides."""
-    h, w = (int(s) for s in image_shape)
+    h, w = (int(s) for s in tuple(image_shape)[:2])
     if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) or block_size < 1:
         raise ValueError(f"The 'block_size' parameter of {owner} must be a positive integer. Got {block_size!r}.")
     if h % block_size or w % block_size:
@@ -82,3 +83,18 @@ def scatter_blocks(blocks: np.ndarray, image_shape: tuple[int, int], order: np.n
         blocks = np.take(blocks, np.argsort(order), axis=0)
     seg = _segments(blocks, bw).reshape(h // b, w // bw, n, b).transpose(2, 0, 3, 1)  # (N, gh, b, gw)
     return _pixels(seg, blocks.dtype, bw).reshape(n, h, w)
+
+
+def to_channel_blocks(images: np.ndarray, block_size: int) -> np.ndarray:
+    """(N, H, W, C) → (N, t, b, b, C), blocks in row-major order, every channel of a block together."""
+    n, h, w, c = images.shape
+    b = block_size
+    check_block_size((h, w), b)
+    return images.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, -1, b, b, c)
+
+
+def from_channel_blocks(blocks: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
+    """(N, t, b, b, C) → (N, H, W, C), the inverse of :func:`to_channel_blocks`."""
+    n, t, b, _, c = blocks.shape
+    h, w = image_shape[:2]
+    return blocks.reshape(n, h // b, w // b, b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h, w, c)

@@ -17,13 +17,17 @@ import numpy as np
 from disguisednets.keys import COMMON_SPEC_FIELDS, DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms.aes import AESCBC, AESECB
 from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation
+from disguisednets.mechanisms.etc import BlockScrambling
+from disguisednets.mechanisms.instahide import InstaHide
+from disguisednets.mechanisms.learnable import LearnableEncryption
 from disguisednets.mechanisms.rmt import RMT
 from disguisednets.registry import Registry
 
 __all__ = ["MECHANISMS", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key", "load_key"]
 
 MECHANISMS: Registry[type[BlockMechanism]] = Registry(
-    "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC)))
+    "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC, BlockScrambling, LearnableEncryption,
+                                 InstaHide)))
 
 
 def get_mechanism(name: str) -> type[BlockMechanism]:
@@ -54,13 +58,22 @@ def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
         raise KeyFileError(f"a {name!r} key needs arrays {sorted(expected)}; the file has {sorted(arrays)}")
     for k, (shape, kind) in expected.items():
         a = arrays[k]
+        if kind == "i" and k in ("orientation", "negative") and a.size and (a.min() < 0 or a.max() > (7 if k == "orientation" else 1)):
+            raise KeyFileError(f"key array {k!r} holds values outside {'0..7' if k == 'orientation' else '0..1'}")
         if a.shape != shape or a.dtype.kind != kind:
             raise KeyFileError(f"key array {k!r} has shape {a.shape} and dtype {a.dtype}; a {name!r} key "
                                f"for images {tuple(spec['image_shape'])} with block size {spec['block_size']} "
                                f"needs shape {shape} ({ {'i': 'integer', 'u': 'uint8', 'f': 'float'}[kind]})")
         if kind == "f" and not np.all(np.isfinite(a)):
             raise KeyFileError(f"key array {k!r} holds non-finite values")
-    for k in ("permutation", "label_map"):
+    for k in ("permutation", "label_map", "shuffle", "channel_order"):
+        if k not in arrays:
+            continue
+        if k == "channel_order":
+            if not np.array_equal(np.sort(arrays[k], axis=1), np.broadcast_to(np.arange(arrays[k].shape[1]),
+                                                                             arrays[k].shape)):
+                raise KeyFileError("key array 'channel_order' is not a permutation in every row")
+            continue
         if not np.array_equal(np.sort(arrays[k]), np.arange(len(arrays[k]))):
             raise KeyFileError(f"key array {k!r} is not a permutation")
 
