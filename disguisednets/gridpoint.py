@@ -136,12 +136,17 @@ class GridPoint:
         """(train, val, test) as (images, labels), disguised with fresh noise per image from the
         fold's noise stream (in that order: reproducible per fold)."""
         rng = self.rng(STREAM_NOISE)
+        mech = self.mechanism
 
         def one(split):
             images, labels = split
-            return self.disguise(images, rng), self.mechanism.disguise_labels(labels)
+            return self.disguise(images, rng), mech.disguise_labels(labels)
 
         s = self.splits
+        if getattr(mech, "mixes_labels", False):  # InstaHide: the training split is encoded with mixed labels;
+            encoded, soft, _ = mech.encode(*s.train, rng)  # validation and test images are used in the clear
+            clear = lambda split: (mech.inference_form(split[0]), mech.disguise_labels(split[1]))  # noqa: E731
+            return (encoded, soft), clear(s.val) if s.val is not None else None, clear(s.test)
         train = one(s.train)
         val = one(s.val) if s.val is not None else None
         return train, val, one(s.test)

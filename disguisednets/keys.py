@@ -132,6 +132,9 @@ class DisguiseKey:
     def block_size(self) -> int:
         return int(self._spec["block_size"])
 
+    def has_array(self, name: str) -> bool:
+        return name in self._arrays
+
     def array(self, name: str) -> np.ndarray:
         """A secret array (read-only). For mechanisms and tests; never log what it returns."""
         return self._arrays[name]

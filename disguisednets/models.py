@@ -15,7 +15,7 @@ from torch import nn
 
 from disguisednets.registry import Registry
 
-__all__ = ["MODELS", "AlexNet", "build_model"]
+__all__ = ["MODELS", "AlexNet", "BlockAdaptation", "build_model"]
 
 
 class AlexNet(nn.Module):
@@ -47,12 +47,40 @@ class AlexNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None) -> nn.Module:
-    """The ``model/`` config's network; ``seed`` fixes its initialization (the fold's seed)."""
+class BlockAdaptation(nn.Module):
+    """Tanaka's block-wise adaptation network (Learnable image encryption, 2018) in front of a model:
+    an M×M convolution with stride M (one linear map per block, shared by all blocks: it can learn to
+    undo a key that is the same for every block), batch norm and ReLU, a 1×1 convolution, and a sub-pixel
+    convolution (pixel shuffle) back to an H×W image of ``channels`` channels."""
+
+    def __init__(self, in_channels: int, block: int, channels: int):
+        super().__init__()
+        width = channels * block * block
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, block, stride=block), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.PixelShuffle(block),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None, in_channels: int = 1,
+                adaptation_block: int | None = None) -> nn.Module:
+    """The ``model/`` config's network for ``in_channels`` input channels; ``seed`` fixes its initialization
+    (the fold's seed). ``adaptation_block``: put a :class:`BlockAdaptation` of that block size in front
+    (it maps the 2C nibble channels of the learnable encryption to C image channels)."""
     cls = MODELS[model_cfg.name]
     if seed is not None:
         torch.manual_seed(int(seed))
-    return cls(image_size=image_size, num_classes=num_classes, width=model_cfg.width, dropout=model_cfg.dropout)
+    if adaptation_block:
+        channels = max(1, in_channels // 2)
+        return nn.Sequential(BlockAdaptation(in_channels, int(adaptation_block), channels),
+                             cls(image_size=image_size, in_channels=channels, num_classes=num_classes,
+                                 width=model_cfg.width, dropout=model_cfg.dropout))
+    return cls(image_size=image_size, in_channels=in_channels, num_classes=num_classes, width=model_cfg.width,
+               dropout=model_cfg.dropout)
 
 
 MODELS: Registry[type[nn.Module]] = Registry("model", [("alexnet", AlexNet)])

@@ -85,6 +85,12 @@ def standardization(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.asarray(std, np.float32)
 
 
+def as_network_input(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) images, standardized → (N, C, H, W) float32."""
+    x = (np.asarray(images, dtype=np.float32) - mean) / std
+    return np.ascontiguousarray(x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2))
+
+
 class DisguisedDataModule(pl.LightningDataModule):
     """In-memory train/val/test splits of (disguised) images, standardized with train statistics."""
 
@@ -99,9 +105,8 @@ class DisguisedDataModule(pl.LightningDataModule):
         self._tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def to_tensor(self, images: np.ndarray) -> torch.Tensor:
-        """Standardize (N, H, W) images with the training statistics → (N, 1, H, W) float32."""
-        x = (np.asarray(images, dtype=np.float32) - self.mean) / self.std
-        return torch.from_numpy(x[:, None]).to(self.device_)
+        """Standardize (N, H, W) or (N, H, W, C) images with the training statistics → (N, C, H, W) float32."""
+        return torch.from_numpy(as_network_input(images, self.mean, self.std)).to(self.device_)
 
     def setup(self, stage: str | None = None) -> None:
         if self.trainer is not None:  # under DDP each process keeps its copy on its own device
@@ -109,9 +114,11 @@ class DisguisedDataModule(pl.LightningDataModule):
         for name, split in self._splits.items():
             if split is not None and name not in self._tensors:
                 images, labels = split
+                labels = np.asarray(labels)  # class indices, or (N, classes) mixed labels (InstaHide)
                 self._tensors[name] = (self.to_tensor(images),
                                        # a copy: the dataset's shared arrays are read-only
-                                       torch.as_tensor(np.array(labels, np.int64), device=self.device_))
+                                       torch.as_tensor(np.array(labels, np.float32 if labels.ndim == 2 else np.int64),
+                                                       device=self.device_))
 
     def train_dataloader(self) -> TensorLoader:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
@@ -143,8 +150,8 @@ class ImageClassifier(pl.LightningModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        acc = (logits.argmax(dim=1) == y).float().mean()
+        loss = F.cross_entropy(logits, y)  # y: class indices, or class probabilities (mixed labels)
+        acc = (logits.argmax(dim=1) == (y.argmax(dim=1) if y.ndim == 2 else y)).float().mean()
         on_step = stage == "train"
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=on_step, batch_size=len(y))
         self.log(f"{stage}_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
@@ -256,6 +263,6 @@ def predict_classes(model: nn.Module, mean: np.ndarray, std: np.ndarray, images:
     statistics (``DisguisedDataModule.mean``/``std``); on the CPU, in batches."""
     model = model.cpu().eval()
     mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
-    out = [model(torch.from_numpy((np.asarray(images[i:i + batch_size], np.float32) - mean) / std)[:, None])
-           .argmax(1).numpy() for i in range(0, len(images), batch_size)]
+    out = [model(torch.from_numpy(as_network_input(images[i:i + batch_size], mean, std))).argmax(1).numpy()
+           for i in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.int64)

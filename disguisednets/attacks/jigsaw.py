@@ -11,12 +11,16 @@ arrangement is the true one shifted. Then the arrangement of blocks on the grid 
 the summed cost, by greedy placement and pairwise-swap descent from several starts.
 
 Works on blocks in pixel space: the ``permutation`` mechanism as it is, or blocks another
-attack has already decoded.
+attack has already decoded. ``oriented=True`` solves the puzzle of EtC blocks (docs/method.md §6):
+every block may also have been rotated or flipped, so each enters as 8 pieces (its 8 symmetries),
+one of which is placed; the descent also tries every cell's other orientations.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from disguisednets.mechanisms.etc import dihedral
 
 __all__ = ["border_value", "edge_dissimilarity", "jigsaw_attack"]
 
@@ -69,7 +73,7 @@ def _best_shift(grid, h, v, border) -> tuple[np.ndarray, float]:
     return shifted[k].copy(), costs[k]
 
 
-def _descend(grid, h, v, border, max_rounds: int = 200) -> tuple[np.ndarray, float]:
+def _descend(grid, h, v, border, max_rounds: int = 200, n_orient: int = 1) -> tuple[np.ndarray, float]:
     grid, best = _best_shift(grid, h, v, border)
     flat = grid.ravel()
     t = flat.size
@@ -83,6 +87,9 @@ def _descend(grid, h, v, border, max_rounds: int = 200) -> tuple[np.ndarray, flo
                     best, improved = c, True
                 else:
                     flat[p], flat[q] = flat[q], flat[p]
+        if n_orient > 1:
+            best, turned = _reorient(grid, h, v, border, best, n_orient)
+            improved = improved or turned
         shifted, cost = _best_shift(grid, h, v, border)
         if cost < best - 1e-12:
             grid[...] = shifted
@@ -92,10 +99,24 @@ def _descend(grid, h, v, border, max_rounds: int = 200) -> tuple[np.ndarray, flo
     return grid, best
 
 
-def _greedy(h, v, border, shape: tuple[int, int], start: int) -> np.ndarray:
+def _reorient(grid, h, v, border, best: float, n_orient: int) -> tuple[float, bool]:
+    """Try every cell's other orientations (piece = block·n_orient + orientation); keep what helps."""
+    flat, improved = grid.ravel(), False
+    for p in range(flat.size):
+        base, keep = flat[p] - flat[p] % n_orient, flat[p]
+        for o in range(n_orient):
+            flat[p] = base + o
+            c = _cost(grid, h, v, border)
+            if c < best - 1e-12:
+                best, keep, improved = c, flat[p], True
+        flat[p] = keep
+    return best, improved
+
+
+def _greedy(h, v, border, shape: tuple[int, int], start: int, n_orient: int = 1) -> np.ndarray:
     gh, gw = shape
     grid = -np.ones(shape, dtype=np.int64)
-    free = set(range(h.shape[0])) - {start}
+    free = set(range(h.shape[0])) - set(range(start - start % n_orient, start - start % n_orient + n_orient))
     grid[0, 0] = start
     for r in range(gh):
         for c in range(gw):
@@ -113,28 +134,40 @@ def _greedy(h, v, border, shape: tuple[int, int], start: int) -> np.ndarray:
                 cost += v[grid[r - 1, c], cand]
             pick = int(cand[np.argmin(cost)])
             grid[r, c] = pick
-            free.discard(pick)
+            free.difference_update(range(pick - pick % n_orient, pick - pick % n_orient + n_orient))
     return grid
 
 
 def jigsaw_attack(observed_blocks: np.ndarray, grid_shape: tuple[int, int], *, border_value: float = 0.0,
-                  starts: int = 16, seed: int = 0) -> np.ndarray:
+                  starts: int = 16, seed: int = 0, oriented: bool = False):
     """Estimate π from the disguised blocks (t, N, b, b) the cloud sees; ``border_value`` is the
     mean outer-ring pixel of public same-domain images.
 
     Returns ``perm_hat`` with ``perm_hat[j]`` the estimated original position of disguised block j
-    (the true π has disguised position j holding original block π(j)).
+    (the true π has disguised position j holding original block π(j)); with ``oriented``, also
+    ``orient_hat``: the symmetry (:func:`disguisednets.mechanisms.etc.dihedral`) that turns disguised
+    block j upright.
     """
+    t = observed_blocks.shape[0]
+    n_orient = 8 if oriented else 1
+    if oriented:  # piece 8·j + o: block j under symmetry o
+        pieces = np.stack([dihedral(observed_blocks.swapaxes(0, 1), np.full(t, o), axes=(-2, -1))
+                           for o in range(8)], axis=2)                       # (N, t, 8, b, b)
+        observed_blocks = pieces.reshape(pieces.shape[0], 8 * t, *pieces.shape[3:]).swapaxes(0, 1)
     h, v = edge_dissimilarity(observed_blocks)
     border = border_costs(observed_blocks, border_value)
-    t = h.shape[0]
     rng = np.random.default_rng(seed)
-    firsts = rng.choice(t, size=min(starts, t), replace=False)  # every block, for grids of ≤ 16
+    firsts = rng.choice(t, size=min(starts, t), replace=False) * n_orient  # every block, for grids of ≤ 16
     best_grid, best_cost = None, np.inf
     for first in firsts:  # a few restarts (not a loop over images)
-        grid, cost = _descend(_greedy(h, v, border, grid_shape, int(first)), h, v, border)
+        grid, cost = _descend(_greedy(h, v, border, grid_shape, int(first), n_orient), h, v, border,
+                              n_orient=n_orient)
         if cost < best_cost:
             best_grid, best_cost = grid.copy(), cost
     perm_hat = np.empty(t, dtype=np.int64)
-    perm_hat[best_grid.ravel()] = np.arange(t)
-    return perm_hat
+    perm_hat[best_grid.ravel() // n_orient] = np.arange(t)
+    if not oriented:
+        return perm_hat
+    orient_hat = np.empty(t, dtype=np.int64)
+    orient_hat[best_grid.ravel() // n_orient] = best_grid.ravel() % n_orient
+    return perm_hat, orient_hat

@@ -18,10 +18,16 @@ import numpy as np
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
+from disguisednets.attacks.instahide import mixture_picture
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
+from disguisednets.attacks.known_pair import (apply_block_key, apply_value_key, block_key_from_pairs, etc_variants,
+                                              value_key_from_pairs)
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
-from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+from disguisednets.mechanisms.blocks import (from_blocks, from_channel_blocks, gather_blocks, scatter_blocks, to_blocks,
+                                             to_channel_blocks)
+from disguisednets.mechanisms.etc import dihedral
+from disguisednets.mechanisms.learnable import split_nibbles
 from disguisednets.registry import Registry
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "attacker_view", "cross_fit"]
@@ -39,6 +45,8 @@ class AttackerView:
     true_permutation: np.ndarray  # for scoring only
     kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
     true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
+    mechanism: str = "none"       # the scheme (public: Kerckhoffs)
+    key: object = None            # the secret key, for scoring only
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -55,11 +63,12 @@ def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: t
         n_blocks = (image_shape[0] // b) * (image_shape[1] // b)
         return AttackerView(image_shape, b, unit, "matrix", np.arange(n_blocks), np.arange(n_blocks))
     spec = key.spec
-    true = key.array("permutation")
+    t = (image_shape[0] // key.block_size) * (image_shape[1] // key.block_size)
+    true = key.array("permutation") if key.has_array("permutation") else np.arange(t)  # blocks that stay put
     perm = true if knows_permutation else np.arange(len(true))
     matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
     return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
-                        perm, true, spec.get("kind", "orthogonal"), matrices)
+                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key)
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,20 @@ def _blocks_to_images(blocks: np.ndarray, view: AttackerView) -> np.ndarray:
     return scatter_blocks(blocks, view.image_shape, view.permutation).astype(np.float32)
 
 
+def as_picture(view: AttackerView, disguised: np.ndarray) -> np.ndarray:
+    """Disguised images as a person would look at them, on the 0..255 scale: the learnable encryption's
+    nibble channels joined back into bytes (16·first + second, in their shuffled places), InstaHide's
+    normalized encodings back on the pixel scale; the rest as they are."""
+    x = np.asarray(disguised, np.float32)
+    if view.mechanism == "learnable":
+        return 16 * x[..., 0] + x[..., 1]
+    if view.mechanism == "instahide":
+        return x * view.key.spec["std"] + view.key.spec["mean"]
+    return x
+
+
 def _direct(k: Knowledge, o) -> Reconstruction:
-    return Reconstruction(np.asarray(k.target, np.float32), {})
+    return Reconstruction(as_picture(k.view, k.target), {})
 
 
 def _codebook(k: Knowledge, o) -> Reconstruction:
@@ -152,10 +173,49 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
         raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
-    perm_hat = jigsaw_attack(gather_blocks(k.observed, v.block_size), v.grid, border_value=border_value(public),
-                             starts=int(o["starts"]), seed=int(o.get("seed", 0)))
-    images = scatter_blocks(gather_blocks(k.target, v.block_size), v.image_shape, perm_hat).astype(np.float32)
-    return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
+    if v.mechanism not in ("none", "permutation", "etc"):
+        raise ValueError(f"The jigsaw attack solves puzzles of blocks in pixel space (permutation, etc); "
+                         f"{v.mechanism} blocks are not.")
+    limit = o.get("max_observed")
+    observed = gather_blocks(k.observed[:limit] if limit else k.observed, v.block_size)
+    target = gather_blocks(k.target, v.block_size)
+    if v.mechanism != "etc":
+        perm_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
+                                 seed=int(o.get("seed", 0)))
+        images = scatter_blocks(target, v.image_shape, perm_hat).astype(np.float32)
+        return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
+    # EtC: a negated position's mean sits nearer 255 − (the domain's mean) than the mean itself; then 8 pieces a block
+    means, ref = observed.mean(axis=(1, 2, 3)), float(public.mean())
+    negated = np.abs(255 - means - ref) < np.abs(means - ref)
+    observed, target = observed.astype(np.float32), target.astype(np.float32)
+    observed[negated], target[negated] = 255 - observed[negated], 255 - target[negated]
+    perm_hat, orient_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
+                                         seed=int(o.get("seed", 0)), oriented=True)
+    upright = dihedral(target.swapaxes(0, 1), orient_hat, axes=(-2, -1)).swapaxes(0, 1)
+    images = scatter_blocks(np.ascontiguousarray(upright), v.image_shape, perm_hat).astype(np.float32)
+    variant = _etc_variant_inverse(orient_hat) + 8 * negated
+    return Reconstruction(images, _etc_key_scores(v, perm_hat, variant))
+
+
+def _etc_variant_inverse(orient: np.ndarray) -> np.ndarray:
+    """The symmetry that undoes each of ``orient`` (as :func:`disguisednets.mechanisms.etc.dihedral` codes them)."""
+    probe = np.arange(9.0).reshape(1, 1, 3, 3)
+    moved = np.stack([dihedral(probe, np.array([o]), axes=(-2, -1)) for o in range(8)])[:, 0, 0]
+    inv = np.empty(8, np.int64)
+    for o in range(8):
+        inv[o] = next(p for p in range(8) if np.array_equal(dihedral(moved[o][None, None], np.array([p]),
+                                                                    axes=(-2, -1))[0, 0], probe[0, 0]))
+    return inv[orient]
+
+
+def _etc_key_scores(v: AttackerView, source: np.ndarray, variant: np.ndarray) -> dict[str, float]:
+    """% of block positions whose source block (and, for EtC, whose symmetry and sign) the attack got right;
+    ``variant`` = 8·negated + the orientation applied to the *original* block, as the key codes it."""
+    scores = {"permutation_recovered": 100 * float(np.mean(source == v.true_permutation))}
+    if v.mechanism == "etc":
+        true = v.key.array("orientation") + 8 * v.key.array("negative")
+        scores["key_recovered"] = 100 * float(np.mean((source == v.true_permutation) & (variant == true)))
+    return scores
 
 
 def _row_leak(k: Knowledge, o) -> Reconstruction:
@@ -176,6 +236,43 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(_blocks_to_images(blocks, v), extras)
 
 
+def _known_pair(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    b = v.block_size
+    if v.mechanism in ("permutation", "etc"):
+        plain, disguised = to_blocks(k.known_plain, b), to_blocks(k.known_disguised, b)   # (m, t, b, b)
+        variants = plain[None] if v.mechanism == "permutation" else etc_variants(plain)
+        source, variant = block_key_from_pairs(plain, disguised, variants)
+        blocks = apply_block_key(to_blocks(k.target, b), source, variant)
+        return Reconstruction(from_blocks(blocks, v.image_shape), _etc_key_scores(v, source, variant))
+    if v.mechanism == "learnable":
+        def vectors(x):  # (N, H, W, C) → (N·t, d) block vectors
+            blocks = to_channel_blocks(x, b)
+            return blocks.reshape(-1, blocks[0, 0].size), blocks.shape
+        plain, _ = vectors(split_nibbles(np.asarray(k.known_plain, np.uint8)[..., None]))
+        disguised, _ = vectors(np.asarray(k.known_disguised))
+        source, flipped = value_key_from_pairs(plain, disguised)
+        target, shape = vectors(np.asarray(k.target))
+        nib = apply_value_key(target, source, flipped).reshape(shape)
+        images = from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
+        extras = {}
+        if v.key is not None:
+            shuffle = v.key.array("shuffle")
+            extras["key_recovered"] = 100 * float(np.mean((source == shuffle)
+                                                          & (flipped == v.key.array("negative")[shuffle].astype(bool))))
+        return Reconstruction(images.astype(np.float32), extras)
+    raise ValueError(f"The known_pair attack reads the key of a key-deterministic block scheme (permutation, etc, "
+                     f"learnable) off known pairs; for {v.mechanism} use its own attack (rmt: regression, aes_ecb: "
+                     "codebook; instahide's secrets are one-time, so pairs tell nothing of other encodings).")
+
+
+def _instahide_magnitude(k: Knowledge, o) -> Reconstruction:
+    if k.view.mechanism != "instahide":
+        raise ValueError(f"The instahide_magnitude attack reads InstaHide encodings; got {k.view.mechanism}.")
+    spec = k.view.key.spec  # public settings: the normalization
+    return Reconstruction(mixture_picture(k.target, spec["mean"], spec["std"]), {})
+
+
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
@@ -189,6 +286,10 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            needs_observed=True, needs_public=True),
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
            _row_leak, needs_observed=True, needs_public=True),
+    Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
+           _known_pair, needs_pairs=True),
+    Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
+           _instahide_magnitude),
 )))
 
 

@@ -1,7 +1,9 @@
 """InstaHide, inside-dataset version (docs/method.md §6 "Peers").
 
 After Huang, Song, Li and Arora, "InstaHide: instance-hiding schemes for private distributed
-learning", ICML 2020, and its reference code (``train_inside.py``). Pixels are scaled to [−1, 1]. Each
+learning", ICML 2020, and its reference code (``train_inside.py``). Pixels are normalized with the
+domain's mean and standard deviation, x̃ = (x − mean)/std, as the reference code does (on MNIST a
+[−1, 1] scale would make the sign flip erase black and white alike: |−1| = |1|). Each
 private training image x_i is encoded as
 
     e_i = σ_i ⊙ (λ_i1 x_i + λ_i2 x_{p2(i)} + … + λ_ik x_{pk(i)}),
@@ -9,7 +11,7 @@ private training image x_i is encoded as
 with k − 1 partners drawn from the same private set (one random permutation p_j per term), coefficients
 λ_i = |g| / Σ|g| for g ~ N(0, I_k), redrawn until no coefficient exceeds the cap c1 (0.65 in the
 paper), and σ_i a random ±1 mask per pixel (and channel). Its label is the mix Σ_j λ_ij onehot(y_{pj(i)}).
-Test images are used in the clear, scaled alike, as in the reference code.
+Test images are used in the clear, normalized alike, as in the reference code.
 
 InstaHide's secrets are one-time: the partners, coefficients and masks of every encoding are drawn
 fresh (from ``rng``) and never kept, so there is no ``restore``; the key holds the settings only (and an
@@ -25,12 +27,7 @@ import numpy as np
 
 from disguisednets.mechanisms.base import BlockMechanism
 
-__all__ = ["InstaHide", "mixing_coefficients", "scale_pixels"]
-
-
-def scale_pixels(images: np.ndarray) -> np.ndarray:
-    """0..255 pixels → [−1, 1], float32."""
-    return np.asarray(images, np.float32) / np.float32(127.5) - np.float32(1.0)
+__all__ = ["InstaHide", "mixing_coefficients"]
 
 
 def mixing_coefficients(n: int, k: int, cap: float, rng: np.random.Generator, max_rounds: int = 10_000) -> np.ndarray:
@@ -60,14 +57,21 @@ class InstaHide(BlockMechanism):
     mixes_labels = True   # the grid point encodes the training split with its labels (``encode``)
 
     @classmethod
-    def _settings(cls, spec, k: int = 4, cap: float = 0.65) -> dict[str, Any]:
+    def _settings(cls, spec, k: int = 4, cap: float = 0.65, mean: float = 127.5, std: float = 127.5) -> dict[str, Any]:
         if spec["block_size"] != 1:
             raise ValueError(f"InstaHide works per pixel: block_size must be 1; got {spec['block_size']}.")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"The 'k' parameter of InstaHide must be a positive integer. Got {k!r} instead.")
         if not 1.0 / k <= float(cap) <= 1.0:
             raise ValueError(f"The 'cap' parameter of InstaHide must lie in [1/k, 1] = [{1 / k:.3g}, 1]; got {cap!r}.")
-        return {"k": int(k), "cap": float(cap)}
+        if not float(std) > 0:
+            raise ValueError(f"The 'std' parameter of InstaHide must be positive; got {std!r}.")
+        return {"k": int(k), "cap": float(cap), "mean": float(mean), "std": float(std)}
+
+    def normalize(self, images: np.ndarray) -> np.ndarray:
+        """0..255 pixels → (x − mean)/std, float32."""
+        s = self.key.spec
+        return (np.asarray(images, np.float32) - np.float32(s["mean"])) / np.float32(s["std"])
 
     @classmethod
     def key_arrays(cls, spec):
@@ -82,7 +86,7 @@ class InstaHide(BlockMechanism):
         """Encode a private set: (encodings float32, soft labels (N, classes) float32 or None, and the
         one-time secrets — ``partners`` (N, k) with column 0 the image itself, ``coefficients`` (N, k) —
         which the data owner discards; the harness keeps them for scoring only)."""
-        x = scale_pixels(self._check_images(images))
+        x = self.normalize(self._check_images(images))
         rng = rng if rng is not None else np.random.default_rng()
         n, k = len(x), self.key.spec["k"]
         lam = mixing_coefficients(n, k, self.key.spec["cap"], rng).astype(np.float32)
@@ -105,8 +109,8 @@ class InstaHide(BlockMechanism):
         return self.encode(images, None, rng)[0]
 
     def inference_form(self, images: np.ndarray) -> np.ndarray:
-        """Test images as InstaHide's model sees them: in the clear, scaled to [−1, 1]."""
-        return scale_pixels(self._check_images(images))
+        """Test images as InstaHide's model sees them: in the clear, normalized."""
+        return self.normalize(self._check_images(images))
 
     def restore(self, disguised: np.ndarray) -> np.ndarray:
         raise NotImplementedError("InstaHide keeps none of its one-time secrets (partners, coefficients, signs): "

@@ -1,0 +1,189 @@
+"""The peer schemes against their papers' definitions, their keys, colour images, and the attacks that fit them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disguisednets.attacks.instahide import mixture_picture
+from disguisednets.attacks.known_pair import block_key_from_pairs, etc_variants, value_key_from_pairs
+from disguisednets.keys import DisguiseKey, KeyFileError
+from disguisednets.mechanisms import generate_key, load_key, make_mechanism, validate_key_arrays
+from disguisednets.mechanisms.etc import dihedral
+from disguisednets.mechanisms.instahide import mixing_coefficients
+
+RNG = np.random.default_rng(0)
+GRAY = RNG.integers(0, 256, (6, 8, 8)).astype(np.uint8)
+COLOUR = RNG.integers(0, 256, (5, 8, 8, 3)).astype(np.uint8)
+
+
+def blocks(x, b):  # (N, H, W[, C]) → (N, t, b, b[, C]) by explicit loops over block positions: the definition
+    n, h, w = x.shape[:3]
+    return np.stack([x[:, r:r + b, c:c + b] for r in range(0, h, b) for c in range(0, w, b)], axis=1)
+
+
+# ------------------------------------------------------------------------------------------------ EtC
+
+@pytest.mark.parametrize("images", [GRAY, COLOUR], ids=["gray", "rgb"])
+def test_etc_is_scrambling_then_rotation_flip_then_negative_positive_then_colour_shuffle(images):
+    key = generate_key("etc", images.shape[1:], 4, seed=1)
+    y = make_mechanism(key).disguise(images)
+    assert y.shape == images.shape and y.dtype == np.uint8
+    perm, orient, neg = key.array("permutation"), key.array("orientation"), key.array("negative")
+    order = key.array("channel_order")
+    x, got = blocks(images, 4), blocks(y, 4)
+    for j in range(len(perm)):  # position by position, the steps as the papers state them
+        expect = np.rot90(x[:, perm[j]], k=orient[j] % 4, axes=(1, 2))
+        if orient[j] >= 4:
+            expect = np.flip(expect, axis=2)
+        if neg[j]:
+            expect = 255 - expect
+        if images.ndim == 4:
+            shuffled = np.empty_like(expect)
+            shuffled[..., order[j]] = expect   # channel c becomes channel order[j][c]
+            expect = shuffled
+        np.testing.assert_array_equal(got[:, j], expect)
+    np.testing.assert_array_equal(make_mechanism(key).restore(y), images)
+    np.testing.assert_array_equal(key.array("label_map"), np.arange(10))  # the scheme has no label map
+
+
+def test_etc_uses_all_symmetries_and_both_signs_and_one_key_for_every_image():
+    key = generate_key("etc", (32, 32), 2, seed=3)  # 256 block positions
+    assert set(key.array("orientation")) == set(range(8)) and set(key.array("negative")) == {0, 1}
+    two = np.concatenate([GRAY[:1], GRAY[:1]])
+    y = make_mechanism(generate_key("etc", (8, 8), 4, seed=0)).disguise(two)
+    np.testing.assert_array_equal(y[0], y[1])   # deterministic: the same image, the same encryption
+
+
+def test_etc_refuses_pixels_that_are_not_bytes():
+    m = make_mechanism(generate_key("etc", (8, 8), 4, seed=0))
+    with pytest.raises(ValueError, match="8-bit"):
+        m.disguise(GRAY.astype(np.float32) + 0.5)
+
+
+# ------------------------------------------------------------------------------------ learnable (Tanaka)
+
+@pytest.mark.parametrize("images", [GRAY, COLOUR], ids=["gray", "rgb"])
+def test_learnable_encryption_splits_nibbles_flips_and_shuffles_with_one_key_for_every_block(images):
+    key = generate_key("learnable", images.shape[1:], 4, seed=2)
+    y = make_mechanism(key).disguise(images)
+    c = 1 if images.ndim == 3 else 3
+    assert y.shape == images.shape[:3] + (2 * c,) and y.dtype == np.uint8 and y.max() <= 15
+    x = blocks(images if images.ndim == 4 else images[..., None], 4)        # (N, t, 4, 4, C)
+    nib = np.concatenate([x // 16, x % 16], axis=-1).reshape(*x.shape[:2], -1)  # upper nibbles, then lower
+    flipped = np.where(key.array("negative").astype(bool), 15 - nib, nib)
+    expect = flipped[..., key.array("shuffle")]
+    np.testing.assert_array_equal(blocks(y, 4).reshape(expect.shape), expect)
+    np.testing.assert_array_equal(make_mechanism(key).restore(y), images)
+
+
+def test_learnable_restore_refuses_values_above_15():
+    m = make_mechanism(generate_key("learnable", (8, 8), 4, seed=0))
+    y = m.disguise(GRAY)
+    y[0, 0, 0, 0] = 16
+    with pytest.raises(ValueError, match="4-bit"):
+        m.restore(y)
+
+
+# ----------------------------------------------------------------------------------------- InstaHide
+
+def test_instahide_coefficients_are_normalized_half_normals_under_the_cap():
+    lam = mixing_coefficients(5000, 4, 0.65, np.random.default_rng(0))
+    assert np.allclose(lam.sum(1), 1) and lam.max() <= 0.65 and lam.min() >= 0
+    assert lam.max() > 0.6   # the cap binds, it does not squash
+
+
+def test_instahide_encoding_is_a_signed_mixture_of_k_private_images_with_mixed_labels():
+    key = generate_key("instahide", (8, 8), 1, seed=0, k=4, cap=0.65, mean=30.0, std=80.0)
+    m = make_mechanism(key)
+    labels = np.arange(6) % 3
+    e, soft, secrets = m.encode(GRAY, labels, np.random.default_rng(1))
+    partners, lam = secrets["partners"], secrets["coefficients"]
+    assert e.shape == GRAY.shape and e.dtype == np.float32 and (partners[:, 0] == np.arange(6)).all()
+    xn = (GRAY.astype(np.float64) - 30) / 80
+    mix = np.einsum("nk,nkhw->nhw", lam, xn[partners])
+    np.testing.assert_allclose(np.abs(e), np.abs(mix), atol=1e-5)   # equal up to the sign of each pixel
+    signs = np.sign(e) * np.sign(mix)
+    assert set(np.unique(signs[np.abs(mix) > 1e-3])) == {-1.0, 1.0}   # both signs occur
+    np.testing.assert_allclose(soft.sum(1), 1, atol=1e-6)
+    np.testing.assert_allclose(soft[np.arange(6), labels] >= lam[:, 0] - 1e-6, True)
+    with pytest.raises(NotImplementedError, match="one-time"):
+        m.restore(e)
+    np.testing.assert_allclose(mixture_picture(e, 30.0, 80.0)[np.abs(mix * 80 + 30) > 60],
+                               (mix * 80 + 30)[np.abs(mix * 80 + 30) > 60], atol=1e-3)
+
+
+def test_instahide_settings_are_checked():
+    with pytest.raises(ValueError, match="block_size must be 1"):
+        generate_key("instahide", (8, 8), 4)
+    with pytest.raises(ValueError, match="cap"):
+        generate_key("instahide", (8, 8), 1, k=4, cap=0.2)
+
+
+# ------------------------------------------------------------------------------- keys and colour
+
+@pytest.mark.parametrize("mechanism, block", [("etc", 4), ("learnable", 4), ("instahide", 1)])
+def test_peer_keys_round_trip_through_files_and_refuse_tampering(tmp_path, mechanism, block):
+    key = generate_key(mechanism, (8, 8, 3), block)
+    path = key.save(tmp_path / "k.key")
+    assert load_key(path) == key
+    arrays = {name: key.array(name) for name in type(make_mechanism(key)).key_arrays(key.spec)}
+    broken = dict(arrays, label_map=np.zeros_like(arrays["label_map"]))
+    with pytest.raises(KeyFileError, match="not a permutation"):
+        validate_key_arrays(key.spec, broken)
+    if mechanism == "etc":
+        with pytest.raises(KeyFileError, match="outside 0..7"):
+            validate_key_arrays(key.spec, dict(arrays, orientation=arrays["orientation"] + 8))
+        with pytest.raises(KeyFileError, match="channel_order"):
+            validate_key_arrays(key.spec, dict(arrays, channel_order=np.zeros_like(arrays["channel_order"])))
+    if mechanism == "learnable":
+        with pytest.raises(KeyFileError, match="shuffle"):
+            validate_key_arrays(key.spec, dict(arrays, shuffle=np.zeros_like(arrays["shuffle"])))
+
+
+@pytest.mark.parametrize("mechanism, block", [("permutation", 4), ("rmt", 4), ("aes_ecb", 4), ("etc", 4),
+                                               ("learnable", 4)])
+def test_colour_images_round_trip_exactly_and_the_key_is_the_same_for_every_channel(mechanism, block):
+    key = generate_key(mechanism, (8, 8, 3), block, seed=0)
+    m = make_mechanism(key)
+    y = m.disguise(COLOUR)
+    restored = m.restore(y)
+    if mechanism == "rmt":
+        np.testing.assert_allclose(restored, COLOUR, atol=1e-3)
+    else:
+        np.testing.assert_array_equal(restored, COLOUR)
+    if mechanism in ("permutation", "rmt", "aes_ecb"):  # one key for every channel: the colour key's arrays
+        spec = key.spec | {"image_shape": [8, 8]}        # on one channel give that channel of the colour output
+        same = make_mechanism(DisguiseKey(spec, {k: key.array(k) for k in type(m).key_arrays(spec)}, experiment=True))
+        for c in range(3):
+            np.testing.assert_allclose(y[..., c], same.disguise(COLOUR[..., c]), atol=1e-4)
+
+
+def test_colour_images_of_the_wrong_shape_are_refused_with_the_expected_shape():
+    m = make_mechanism(generate_key("permutation", (8, 8, 3), 4, seed=0))
+    with pytest.raises(ValueError, match=r"\(N, 8, 8, 3\)"):
+        m.disguise(GRAY)
+
+
+# -------------------------------------------------------------------------------------- known pairs
+
+def test_known_pair_attack_reads_an_etc_key_off_pairs():
+    x = RNG.integers(0, 256, (3, 16, 16)).astype(np.uint8)   # random pixels: no ambiguous blocks
+    key = generate_key("etc", (16, 16), 4, seed=5)
+    y = make_mechanism(key).disguise(x)
+    b = lambda z: blocks(z, 4)  # noqa: E731
+    source, variant = block_key_from_pairs(b(x)[:1], b(y)[:1], etc_variants(b(x)[:1]))
+    np.testing.assert_array_equal(source, key.array("permutation"))
+    np.testing.assert_array_equal(variant, key.array("orientation") + 8 * key.array("negative"))
+    assert np.array_equal(dihedral(b(x), np.full(16, 0), axes=(-2, -1)), b(x))
+
+
+def test_known_pair_attack_reads_a_learnable_key_off_one_pair():
+    key = generate_key("learnable", (16, 16), 4, seed=5)
+    x = RNG.integers(0, 256, (1, 16, 16)).astype(np.uint8)
+    y = make_mechanism(key).disguise(x)
+    plain = blocks(np.concatenate([x[..., None] // 16, x[..., None] % 16], -1), 4).reshape(16, -1)
+    source, flipped = value_key_from_pairs(plain, blocks(y, 4).reshape(16, -1))
+    shuffle = key.array("shuffle")
+    np.testing.assert_array_equal(source, shuffle)
+    np.testing.assert_array_equal(flipped, key.array("negative")[shuffle].astype(bool))
