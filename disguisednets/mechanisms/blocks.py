@@ -90,7 +90,8 @@ def to_channel_blocks(images: np.ndarray, block_size: int) -> np.ndarray:
     n, h, w, c = images.shape
     b = block_size
     check_block_size((h, w), b)
-    return images.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, -1, b, b, c)
+    return (images.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)
+            .reshape(n, (h // b) * (w // b), b, b, c))
 
 
 def from_channel_blocks(blocks: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:

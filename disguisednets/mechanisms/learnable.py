@@ -79,7 +79,7 @@ class LearnableEncryption(BlockMechanism):
         b = self.key.block_size
         blocks = split_nibbles(B.to_channel_blocks(_as_bytes(images, "The learnable encryption"), b))
         n, t = blocks.shape[:2]
-        v = blocks.reshape(n, t, -1) ^ (15 * self.key.array("negative")).astype(np.uint8)
+        v = blocks.reshape(n, t, self._width(self.key.spec)) ^ (15 * self.key.array("negative")).astype(np.uint8)
         return B.from_channel_blocks(v[..., self.key.array("shuffle")].reshape(blocks.shape), self.image_hw)
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
@@ -89,7 +89,8 @@ class LearnableEncryption(BlockMechanism):
                              f"to {d.max()}. Are these images disguised with this key?")
         blocks = B.to_channel_blocks(d, self.key.block_size)
         n, t = blocks.shape[:2]
-        v = np.empty((n, t, blocks[0, 0].size), np.uint8)
-        v[..., self.key.array("shuffle")] = blocks.reshape(n, t, -1)
+        d = self._width(self.key.spec)
+        v = np.empty((n, t, d), np.uint8)
+        v[..., self.key.array("shuffle")] = blocks.reshape(n, t, d)
         v ^= (15 * self.key.array("negative")).astype(np.uint8)
         return B.from_channel_blocks(join_nibbles(v.reshape(blocks.shape)), self.image_hw)

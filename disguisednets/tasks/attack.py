@@ -25,7 +25,8 @@ from disguisednets.attacks import hit_rates, linkage_rate, mse, ssim, success_ra
 from disguisednets.attacks._units import as_units
 from disguisednets.attacks.cleanup import Cleanup, fit_cleanup, prior_cleanup
 from disguisednets.attacks.examiner import paper_examiner, robust_examiner
-from disguisednets.attacks.registry import ATTACKS, Attack, AttackerView, Knowledge, attacker_view, cross_fit
+from disguisednets.attacks.registry import (ATTACKS, Attack, AttackerView, Knowledge, as_picture, attacker_view,
+                                           cross_fit)
 from disguisednets.gridpoint import STREAM_ATTACK, GridPoint
 from disguisednets.mechanisms.blocks import gather_blocks
 
@@ -149,4 +150,4 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
             "cleanup": cleanup.describe() if cleanup is not None else "none (raw map)"}
     metrics["total_time_s"] = time.perf_counter() - t_start
     return AttackResult(metrics, params={"attack.known_pairs": str(m)}, tags=tags,
-                        gallery=(test_x, target, recon, test_y))
+                        gallery=(test_x, as_picture(view, target), recon, test_y))
