@@ -1,6 +1,7 @@
 """The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export``.
 
     disguisednets keygen --mechanism rmt --image-size 28 --block-size 7 -o owner.key
+    disguisednets keygen --mechanism etc --image-size 32 --channels 3 --block-size 4 -o photos.key
     disguisednets disguise --key owner.key digits/ -o digits-disguised.npz
     disguisednets restore --key owner.key digits-disguised.npz -o digits-restored/
     disguisednets inspect owner.key
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("keygen", help="draw a new secret key (written 0600, never overwritten)")
     p.add_argument("--mechanism", required=True, choices=MECHANISMS.names())
     p.add_argument("--image-size", required=True, type=_image_size, help="N or HxW, e.g. 28 or 32x32")
+    p.add_argument("--channels", type=int, default=1, choices=(1, 3),
+                   help="1: grayscale, 3: RGB (the key applies to every channel; EtC also shuffles them) (1)")
     p.add_argument("--block-size", required=True, type=int, help="b: b×b blocks; must divide the image size")
     p.add_argument("--classes", type=int, default=10, help="number of classes for the secret label map (10)")
     p.add_argument("--kind", choices=KINDS, help="rmt: matrix kind (orthogonal)")

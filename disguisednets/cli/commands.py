@@ -49,12 +49,19 @@ def _load_key(path: str) -> DisguiseKey:
     return key
 
 
-def _check_shape(source, key: DisguiseKey, what: str) -> None:
-    if tuple(source.shape) != key.image_shape:
-        h, w = key.image_shape
-        raise InputError(f"The {what} are {source.shape[0]}×{source.shape[1]}, but the key (fingerprint "
-                         f"{key.fingerprint}) is for {h}×{w} images. Use the key made for these images, or make "
-                         f"one with: disguisednets keygen --image-size {source.shape[0]}x{source.shape[1]} …")
+def _describe(shape) -> str:
+    """(H, W) → 'H×W grayscale'; (H, W, C) → 'H×W, C channels'."""
+    return f"{shape[0]}×{shape[1]} " + ("grayscale" if len(shape) == 2 else f"with {shape[2]} channels")
+
+
+def _check_shape(source, key: DisguiseKey, what: str, expected=None) -> None:
+    expected = tuple(expected or key.image_shape)
+    if tuple(source.shape) != expected:
+        s = source.shape
+        channels = f" --channels {s[2]}" if len(s) == 3 else ""
+        raise InputError(f"The {what} are {_describe(s)}, but the key (fingerprint {key.fingerprint}) is for "
+                         f"{_describe(expected)} {what}. Use the key made for these images, or make one with: "
+                         f"disguisednets keygen --image-size {s[0]}x{s[1]}{channels} …")
 
 
 def _check_labels(labels, key: DisguiseKey) -> None:
@@ -64,10 +71,11 @@ def _check_labels(labels, key: DisguiseKey) -> None:
                          f"Make a key with --classes {int(labels.max()) + 1}.")
 
 
-def _stream(source, out_path, fn, dtype, labels, class_folders, chunk: int, what: str, quiet: bool,
+def _stream(source, out_path, fn, dtype, shape, labels, class_folders, chunk: int, what: str, quiet: bool,
             fingerprint: str | None = None, names: list[str] | None = None) -> float:
-    """Run ``fn`` over ``source`` in chunks into an atomic output; return the images per second."""
-    writer = open_output(out_path, source.n, source.shape, dtype, labels, class_folders, fingerprint, names)
+    """Run ``fn`` over ``source`` in chunks into an atomic output of images of ``shape``; return the images
+    per second."""
+    writer = open_output(out_path, source.n, tuple(shape), dtype, labels, class_folders, fingerprint, names)
     t0 = time.perf_counter()
     try:
         with _progress(source.n, what, quiet) as bar:
@@ -95,19 +103,26 @@ def cmd_keygen(args) -> int:
     out = Path(args.output)
     if out.exists():
         raise InputError(f"{out} already exists; a key is never overwritten. Choose another path.")
-    key = generate_key(args.mechanism, args.image_size, args.block_size, n_classes=args.classes, noise=noise,
-                       **settings)
+    shape = tuple(args.image_size) + ((args.channels,) if args.channels > 1 else ())
+    key = generate_key(args.mechanism, shape, args.block_size, n_classes=args.classes, noise=noise, **settings)
     key.save(out)
     if key.mechanism == "rmt" and key.spec["noise"]["kind"] == "none":
         print("warning: RMT without noise leaks rows of its secret matrices. A block row with a single non-zero "
               "pixel c is disguised as c times a row of R_i, in the clear (natural images have many: stroke "
               "edges), and the ciphertext-only row_leak attack reads them off the disguised data alone and "
               "inverts the disguise. Add noise: --noise uniform --noise-level 100.", file=sys.stderr)
-    h, w = key.image_shape
-    print(f"Wrote {out} (mode 600): {key.mechanism}, {h}×{w} images, {key.block_size}×{key.block_size} blocks. "
+    print(f"Wrote {out} (mode 600): {key.mechanism}, {_describe(key.image_shape)} images, "
+          f"{key.block_size}×{key.block_size} blocks. "
           f"Fingerprint {key.fingerprint}. Keep the file secret and backed up: without it nothing disguised "
           "with it can be restored or matched.")
     return 0
+
+
+def _refuse_one_time(mechanism) -> None:
+    if getattr(mechanism, "mixes_labels", False):
+        raise InputError("InstaHide encodes a whole private training set at once, with mixed labels and one-time "
+                         "secrets; the command line disguises image by image with a kept key. Use the Python API: "
+                         "InstaHide(key).encode(images, labels).")
 
 
 def cmd_disguise(args) -> int:
@@ -115,6 +130,7 @@ def cmd_disguise(args) -> int:
 
     key = _load_key(args.key)
     mechanism = make_mechanism(key)
+    _refuse_one_time(mechanism)
     source = open_source(args.input)
     _check_shape(source, key, "images")
     if source.dtype != np.uint8:
@@ -124,11 +140,11 @@ def cmd_disguise(args) -> int:
     rng = np.random.default_rng()  # noise is fresh per image; the OS seeds it
     probe = mechanism.disguise(source.read(0, 1), rng=np.random.default_rng())
     labels = None if source.labels is None else mechanism.disguise_labels(source.labels)
-    rate = _stream(source, args.output, lambda x: mechanism.disguise(x, rng=rng), probe.dtype, labels, None,
-                   args.chunk, "disguise", args.quiet, fingerprint=key.fingerprint,
+    rate = _stream(source, args.output, lambda x: mechanism.disguise(x, rng=rng), probe.dtype, probe.shape[1:],
+                   labels, None, args.chunk, "disguise", args.quiet, fingerprint=key.fingerprint,
                    names=None if args.no_names else source.names)
-    print(f"Disguised {source.description} → {args.output} ({probe.dtype}"
-          f"{', labels remapped by the key' if labels is not None else ', no labels'}; key fingerprint "
+    said = ("labels remapped by the key" if mechanism.relabels else "labels kept") if labels is not None else "no labels"
+    print(f"Disguised {source.description} → {args.output} ({probe.dtype}, {said}; key fingerprint "
           f"{key.fingerprint}); {rate:,.0f} images/s.")
     return 0
 
@@ -142,7 +158,7 @@ def cmd_restore(args) -> int:
     if source.fingerprint and source.fingerprint != key.fingerprint:
         raise InputError(f"{args.input} was disguised with the key of fingerprint {source.fingerprint}; this key is "
                          f"{key.fingerprint}. Use the key that disguised it.")
-    _check_shape(source, key, "disguised images")
+    _check_shape(source, key, "disguised images", mechanism.disguised_shape)
     try:
         mechanism.restore(source.read(0, 1))
     except NotImplementedError as exc:
@@ -158,7 +174,8 @@ def cmd_restore(args) -> int:
         y = mechanism.restore(x)
         return y if y.dtype == np.uint8 else np.clip(np.rint(y), 0, 255).astype(np.uint8)
 
-    rate = _stream(source, args.output, restore, np.dtype(np.uint8), labels, folders, args.chunk, "restore",
+    rate = _stream(source, args.output, restore, np.dtype(np.uint8), key.image_shape, labels, folders, args.chunk,
+                   "restore",
                    args.quiet, names=None if args.no_names else source.names)
     noisy = key.spec["noise"]["kind"] != "none"
     print(f"Restored {source.description} → {args.output}{' (the noise added before disguising stays in)' if noisy else ''}"
@@ -167,15 +184,18 @@ def cmd_restore(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    from disguisednets.mechanisms import get_mechanism
+
     key = _load_key(args.key)
     spec = key.spec
-    h, w = key.image_shape
+    h, w = key.image_shape[:2]
     b = key.block_size
     lines = [f"key file     {args.key}",
              f"fingerprint  {key.fingerprint}",
              f"mechanism    {key.mechanism}",
-             f"images       {h}×{w}, {b}×{b} blocks ({(h // b) * (w // b)} blocks, secretly permuted)",
-             f"classes      {spec['n_classes']} (secretly remapped)"]
+             f"images       {_describe(key.image_shape)}, {b}×{b} blocks ({(h // b) * (w // b)} blocks)",
+             f"classes      {spec['n_classes']} "
+             f"({'secretly remapped' if get_mechanism(key.mechanism).relabels else 'kept: the scheme has no label map'})"]
     extra = {k: v for k, v in spec.items()
              if k not in COMMON_SPEC_FIELDS}
     if extra:

@@ -30,7 +30,7 @@ class ImageSource:
     """``n`` images of ``shape``, readable in chunks; ``labels`` (class indices) if the input has them."""
 
     n: int
-    shape: tuple[int, int]
+    shape: tuple[int, ...]   # (H, W), or (H, W, C) for colour
     dtype: np.dtype
     labels: np.ndarray | None
     classes: list[str] | None
@@ -70,8 +70,9 @@ def _is_image(p: Path) -> bool:
     return p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
 
 
-def _scan_headers(files: list[Path]) -> tuple[tuple[int, int], np.dtype]:
-    """Check that every file is a single-channel image of one size (headers only, no pixel data)."""
+def _scan_headers(files: list[Path]) -> tuple[tuple[int, ...], np.dtype]:
+    """Check that every file is an 8-bit grayscale (L, or 1-bit) or RGB image of one size and kind
+    (headers only, no pixel data); the shape is (H, W) or (H, W, 3)."""
     from PIL import Image, UnidentifiedImageError
 
     sizes: dict[tuple[int, int], Path] = {}
@@ -83,21 +84,25 @@ def _scan_headers(files: list[Path]) -> tuple[tuple[int, int], np.dtype]:
                 modes.setdefault(im.mode, f)
         except (UnidentifiedImageError, OSError) as exc:
             raise InputError(f"{f} is not a readable image ({exc}). Remove it or replace it.") from None
-    bad = {m: f for m, f in modes.items() if m not in ("L", "1")}
+    bad = {m: f for m, f in modes.items() if m not in ("L", "1", "RGB")}
     if bad:
         mode, f = next(iter(bad.items()))
-        channels = {"RGB": "3 channels", "RGBA": "4 channels", "LA": "2 channels", "P": "a palette",
-                    "CMYK": "4 channels", "YCbCr": "3 channels"}.get(mode, "not 8-bit grayscale")
-        raise InputError(f"{f} has mode {mode} ({channels}); DisguisedNets disguises single-channel 8-bit "
-                         "(grayscale, mode L) images. Convert them first, e.g. with Pillow: "
-                         "Image.open(path).convert('L').save(path).")
+        channels = {"RGBA": "4 channels", "LA": "2 channels", "P": "a palette", "I;16": "16-bit",
+                    "CMYK": "4 channels", "YCbCr": "3 channels"}.get(mode, "not 8-bit grayscale or RGB")
+        raise InputError(f"{f} has mode {mode} ({channels}); DisguisedNets disguises 8-bit grayscale (mode L) "
+                         "and RGB images. Convert them first, e.g. with Pillow: "
+                         "Image.open(path).convert('RGB').save(path) (or .convert('L') for grayscale).")
+    if "RGB" in modes and set(modes) - {"RGB"}:
+        gray = next(f for m, f in modes.items() if m != "RGB")
+        raise InputError(f"The folder mixes RGB images ({modes['RGB'].name}) and grayscale ones ({gray.name}); "
+                         "a key is for one kind. Convert them all to one mode first.")
     if len(sizes) > 1:
         listing = ", ".join(f"{h}×{w} ({f.name})" for (h, w), f in list(sizes.items())[:4])
         raise InputError(f"The images have different sizes: {listing}. Every image must have the key's size; "
                          "resize or pad them to one size first.")
     if not sizes:
         raise InputError("No images found.")
-    return next(iter(sizes)), np.dtype(np.uint8)
+    return next(iter(sizes)) + ((3,) if "RGB" in modes else ()), np.dtype(np.uint8)
 
 
 def _read_files(files: list[Path], dtype: np.dtype) -> Callable[[int, int], np.ndarray]:
@@ -156,10 +161,10 @@ def _open_folder(folder: Path) -> ImageSource:
 def _check_array(images: np.ndarray, path: Path) -> np.ndarray:
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim != 3:
-        channels = f" with {images.shape[-1]} channels" if images.ndim == 4 else ""
-        raise InputError(f"{path}: images must be an (N, H, W) array of single-channel images; got shape "
-                         f"{images.shape}{channels}.")
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] > 8):
+        raise InputError(f"{path}: images must be an (N, H, W) array of grayscale images or (N, H, W, C) with "
+                         f"C = 2..8 channels last (RGB: 3; the learnable encryption's RGB output: 6); got shape "
+                         f"{images.shape}.")
     if images.dtype.kind not in "uif":
         raise InputError(f"{path}: images must be numeric; got dtype {images.dtype}.")
     if len(images) == 0:

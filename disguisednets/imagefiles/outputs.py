@@ -19,8 +19,9 @@ from disguisednets.imagefiles.inputs import MANIFEST, InputError
 __all__ = ["OutputWriter", "check_output_path", "open_output"]
 
 
-def check_output_path(path: str | os.PathLike, dtype: np.dtype) -> str:
-    """The output kind for ``path`` ('npz', 'npy' or 'png'); an error if it exists or is lossy."""
+def check_output_path(path: str | os.PathLike, dtype: np.dtype, shape: tuple[int, ...] = ()) -> str:
+    """The output kind for ``path`` ('npz', 'npy' or 'png'); an error if it exists or is lossy, or if PNG
+    cannot hold images of ``shape`` (PNG: grayscale or RGB)."""
     path = Path(path)
     if path.exists():
         raise InputError(f"{path} already exists; choose a new output path (nothing is ever overwritten).")
@@ -37,17 +38,20 @@ def check_output_path(path: str | os.PathLike, dtype: np.dtype) -> str:
     if np.dtype(dtype) != np.uint8:
         raise InputError(f"The output is {np.dtype(dtype)} (this key's images are not whole 0..255 values); "
                          f"PNG would round it and lose information. Write an .npz or .npy instead, e.g. {path}.npz")
+    if len(shape) == 3 and shape[2] != 3:
+        raise InputError(f"The output images have {shape[2]} channels; PNG files here are grayscale or RGB. Write an "
+                         f".npz or .npy instead, e.g. {path}.npz")
     return "png"
 
 
 class OutputWriter:
     """Write ``n`` images in chunks to a temporary name; :meth:`commit` renames it into place."""
 
-    def __init__(self, path: str | os.PathLike, n: int, shape: tuple[int, int], dtype, labels: np.ndarray | None,
+    def __init__(self, path: str | os.PathLike, n: int, shape: tuple[int, ...], dtype, labels: np.ndarray | None,
                  class_names: dict[int, str] | None = None, fingerprint: str | None = None,
                  names: list[str] | None = None):
         self.path = Path(path)
-        self.kind = check_output_path(self.path, dtype)
+        self.kind = check_output_path(self.path, dtype, tuple(shape))
         self.n, self.labels = n, labels
         self.names = _check_names(names, n, labels) if names is not None else None
         self.class_names = class_names

@@ -3,6 +3,7 @@
     python -m disguisednets.reporting paper                       # results/table2.md, fig6–10.png, gallery.png
     python -m disguisednets.reporting summary --experiment table2  # accuracy per dataset and mechanism
     python -m disguisednets.reporting attacks --experiment fig8    # one row per attack run
+    python -m disguisednets.reporting peers                       # results/peers.md: the peers side by side
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-dir", default="results")
     p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
     p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p = sub.add_parser("peers", help="this paper's mechanisms beside the published alternatives (results/peers.md)")
+    p.add_argument("--experiment", default="peers", help="MLflow experiment name")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
     p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
     p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
     p.add_argument("--results-dir", default="results")
@@ -53,6 +59,22 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+        return 0
+    if args.cmd == "peers":
+        from disguisednets.reporting.peers import peers_markdown
+        from disguisednets.reporting.runs import load_runs
+
+        runs = load_runs(MlflowClient(uri), args.experiment)
+        if not len(runs):
+            print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
+                  "--multirun experiment=peers")
+            return 1
+        out = Path(args.results_dir) / "peers.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(peers_markdown(runs, "python -m disguisednets.reporting peers"
+                                      + (f" --experiment {args.experiment}" if args.experiment != "peers" else "")))
+        print(out.read_text())
+        print(f"Written {out}.")
         return 0
     if args.cmd == "theft":
         from disguisednets.reporting.runs import load_runs
