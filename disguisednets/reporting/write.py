@@ -90,7 +90,7 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
         written.append((path, runs, {}))
     if "gallery" in only:
         from disguisednets.data import load_dataset
-        from disguisednets.reporting.gallery import gallery_figure
+        from disguisednets.reporting.gallery import colour_gallery_figure, gallery_figure, sample_photo
 
         samples = {}
         for name in ("mnist", "fashion"):
@@ -98,6 +98,9 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
             samples[name] = (ds.test_images, ds.test_labels)
         path = results / "gallery.png"
         gallery_figure(samples).savefig(path, dpi=130)
+        written.append((path, Runs("table2"), {}))
+        path = results / "gallery_colour.png"
+        colour_gallery_figure(sample_photo()).savefig(path, dpi=130)
         written.append((path, Runs("table2"), {}))
     for path, runs, cells in written:
         run_id = report_run(client, runs.experiment)
