@@ -86,7 +86,8 @@ def test_cli_and_configs_offer_what_the_registries_hold():
 
     keygen = build_parser()._subparsers._group_actions[0].choices["keygen"]
     (mechanism,) = [a for a in keygen._actions if a.dest == "mechanism"]
-    assert tuple(mechanism.choices) == MECHANISMS.names() == ("permutation", "rmt", "aes_ecb", "aes_cbc")
+    assert tuple(mechanism.choices) == MECHANISMS.names() == ("permutation", "rmt", "aes_ecb", "aes_cbc", "etc",
+                                                             "learnable", "instahide")
     assert sorted([*MECHANISMS.names(), "none"]) == options("mechanism")
     assert sorted([*ATTACKS.names(), "none"]) == options("attack")
     assert {compose_config([f"model={m}"]).model.name for m in options("model")} <= set(MODELS.names())

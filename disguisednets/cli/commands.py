@@ -50,8 +50,9 @@ def _load_key(path: str) -> DisguiseKey:
 
 
 def _describe(shape) -> str:
-    """(H, W) → 'H×W grayscale'; (H, W, C) → 'H×W, C channels'."""
-    return f"{shape[0]}×{shape[1]} " + ("grayscale" if len(shape) == 2 else f"with {shape[2]} channels")
+    """(H, W) → 'H×W grayscale'; (H, W, 3) → 'H×W RGB'; (H, W, C) → 'H×W C-channel'."""
+    kind = "grayscale" if len(shape) == 2 else "RGB" if shape[2] == 3 else f"{shape[2]}-channel"
+    return f"{shape[0]}×{shape[1]} {kind}"
 
 
 def _check_shape(source, key: DisguiseKey, what: str, expected=None) -> None:
