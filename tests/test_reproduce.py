@@ -31,7 +31,8 @@ def test_every_grid_point_composes_and_has_a_key(experiment):
     digests, names, settings = set(), set(), set()
     for point in points:
         cfg = compose_config([f"experiment={experiment}", *point])
-        assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10", "model_confidentiality")
+        assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10", "model_confidentiality",
+                                           "peers")
         assert cfg.scale.name == "cpu" and cfg.model.width == 0.25
         size = cfg.dataset.pad_to or 28
         key = build_key(cfg, (size, size), 10)
@@ -143,3 +144,27 @@ def test_utility_cost_is_paired_by_fold():
     base = [r(0, 99.0), r(1, 97.0)]
     disguised = [r(1, 90.0), r(0, 95.0), r(2, 50.0)]   # fold 2 has no baseline: left out
     assert _utility_cost(base, disguised) == pytest.approx([7.0, 4.0])
+
+
+@pytest.mark.slow  # trains or runs a subprocess
+def test_a_toy_peers_sweep_makes_the_peers_table(tmp_path):
+    """The peers' sweep end to end on a few of its columns: training on EtC and InstaHide, the known-pair
+    and InstaHide attacks, and results/peers.md from their runs."""
+    multirun(tmp_path, "experiment=peers", "scale=toy", "dataset=mnist", "dataset.train_size=600",
+             "column=baseline,etc,etc_known_pair,instahide,instahide_magnitude")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    from disguisednets.reporting.peers import peers_markdown
+    from disguisednets.reporting.runs import load_runs
+
+    runs = load_runs(client, "peers")
+    assert len(runs) == 5
+    (known,) = runs.attacked(attack="known_pair")
+    assert known.data.params["attack.known_pairs"] == "20" and known.data.tags["threat_level"] == "b"
+    assert known.data.metrics["key_recovered"] > 50   # 20 MNIST pairs pin most of the EtC key down
+    table = peers_markdown(runs, "test")
+    etc = next(line for line in table.splitlines() if line.startswith("| mnist | EtC"))
+    cells = [c.strip() for c in etc.strip("|").split("|")]
+    assert cells[2] == "4×4" and cells[8] == "known_pair" and cells[9] == f"{known.data.metrics['success_rate']:.1f}"
+    ih = next(line for line in table.splitlines() if line.startswith("| mnist | InstaHide"))
+    cells = [c.strip() for c in ih.strip("|").split("|")]
+    assert cells[5] == "instahide_magnitude" and cells[8] == "none applies (one-time keys)"

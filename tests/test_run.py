@@ -78,6 +78,9 @@ def test_baseline_on_original_images_and_its_summary(tiny_cfg, tmp_path, capsys)
     ["mechanism=aes_ecb", "mechanism.unit=2", "mechanism.aes_form=literal", "mechanism.filter=bicubic"],
     ["mechanism=aes_ecb", "noise=salt_and_pepper"],
     ["mechanism=aes_cbc"],
+    ["mechanism=etc"],
+    ["mechanism=learnable"],
+    ["mechanism=instahide"],
 ])
 @pytest.mark.slow  # trains or runs a subprocess
 def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, overrides):

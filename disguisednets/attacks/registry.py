@@ -9,7 +9,6 @@ mechanism's public settings); ``b`` — it also knows m original/disguised pairs
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -18,77 +17,15 @@ import numpy as np
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
-from disguisednets.attacks.instahide import mixture_picture
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
-from disguisednets.attacks.known_pair import (apply_block_key, apply_value_key, block_key_from_pairs, etc_variants,
-                                              value_key_from_pairs)
+from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
-from disguisednets.mechanisms.blocks import (from_blocks, from_channel_blocks, gather_blocks, scatter_blocks, to_blocks,
-                                             to_channel_blocks)
-from disguisednets.mechanisms.etc import dihedral
-from disguisednets.mechanisms.learnable import split_nibbles
+from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.registry import Registry
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view", "cross_fit"]
-
-
-@dataclass(frozen=True)
-class AttackerView:
-    """What the attacker knows of the disguise: geometry, unit, mode, and π or not."""
-
-    image_shape: tuple[int, int]
-    block_size: int
-    unit: int
-    mode: str
-    permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
-    true_permutation: np.ndarray  # for scoring only
-    kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
-    true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
-    mechanism: str = "none"       # the scheme (public: Kerckhoffs)
-    key: object = None            # the secret key, for scoring only
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return self.image_shape[0] // self.block_size, self.image_shape[1] // self.block_size
-
-
-def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: tuple[int, int]) -> AttackerView:
-    """The attacker's view of ``key`` (None: no disguise). ``unit``: the unit size for a mechanism
-    without one (default 1); a key with a unit (AES) gives its own."""
-    unit = int(unit or 1)
-    if key is None:  # no disguise: the largest block of at most 8 px that divides the image, identity π
-        side = math.gcd(*image_shape)
-        b = max(d for d in range(1, min(side, 8) + 1) if side % d == 0)
-        n_blocks = (image_shape[0] // b) * (image_shape[1] // b)
-        return AttackerView(image_shape, b, unit, "matrix", np.arange(n_blocks), np.arange(n_blocks))
-    spec = key.spec
-    t = (image_shape[0] // key.block_size) * (image_shape[1] // key.block_size)
-    true = key.array("permutation") if key.has_array("permutation") else np.arange(t)  # blocks that stay put
-    perm = true if knows_permutation else np.arange(len(true))
-    matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
-    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
-                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key)
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """What an attack is handed: the view, the disguised images to reconstruct, and only what it
-    declared — known pairs (plain, disguised), the observed disguised training data, public images."""
-
-    view: AttackerView
-    target: np.ndarray
-    known_plain: np.ndarray | None = None
-    known_disguised: np.ndarray | None = None
-    observed: np.ndarray | None = None
-    public: np.ndarray | None = None
-
-
-@dataclass
-class Reconstruction:
-    images: np.ndarray                     # (N, H, W) float32
-    extras: dict[str, float]               # attack-specific metrics
-    hits: np.ndarray | None = None         # per-unit lookups found (codebook)
 
 
 @dataclass(frozen=True)
@@ -119,18 +56,6 @@ class Attack:
 
 def _blocks_to_images(blocks: np.ndarray, view: AttackerView) -> np.ndarray:
     return scatter_blocks(blocks, view.image_shape, view.permutation).astype(np.float32)
-
-
-def as_picture(view: AttackerView, disguised: np.ndarray) -> np.ndarray:
-    """Disguised images as a person would look at them, on the 0..255 scale: the learnable encryption's
-    nibble channels joined back into bytes (16·first + second, in their shuffled places), InstaHide's
-    normalized encodings back on the pixel scale; the rest as they are."""
-    x = np.asarray(disguised, np.float32)
-    if view.mechanism == "learnable":
-        return 16 * x[..., 0] + x[..., 1]
-    if view.mechanism == "instahide":
-        return x * view.key.spec["std"] + view.key.spec["mean"]
-    return x
 
 
 def _direct(k: Knowledge, o) -> Reconstruction:
@@ -179,45 +104,12 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     limit = o.get("max_observed")
     observed = gather_blocks(k.observed[:limit] if limit else k.observed, v.block_size)
     target = gather_blocks(k.target, v.block_size)
-    if v.mechanism != "etc":
-        perm_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
-                                 seed=int(o.get("seed", 0)))
-        images = scatter_blocks(target, v.image_shape, perm_hat).astype(np.float32)
-        return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
-    # EtC: a negated position's mean sits nearer 255 − (the domain's mean) than the mean itself; then 8 pieces a block
-    means, ref = observed.mean(axis=(1, 2, 3)), float(public.mean())
-    negated = np.abs(255 - means - ref) < np.abs(means - ref)
-    observed = observed.astype(np.float32)
-    observed[negated] = 255 - observed[negated]
-    perm_hat, orient_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
-                                         seed=int(o.get("seed", 0)), oriented=True)
-
-    def solved(disguised: np.ndarray) -> np.ndarray:
-        x = gather_blocks(disguised, v.block_size).astype(np.float32)
-        x[negated] = 255 - x[negated]
-        upright = dihedral(x.swapaxes(0, 1), orient_hat, axes=(-2, -1)).swapaxes(0, 1)
-        return scatter_blocks(np.ascontiguousarray(upright), v.image_shape, perm_hat)
-
-    # edge costs cannot tell a solution from its rotations and mirror images: the one whose mean image is
-    # nearest the public images' mean is taken
-    sample = solved(k.observed[:limit] if limit else k.observed).mean(0)
-    symmetry = int(np.argmin([np.sum((dihedral(sample[None, None], np.array([g]), axes=(-2, -1))[0, 0]
-                                      - public.mean(0)) ** 2) for g in range(8)]))
-    undo = lambda d: dihedral(solved(d)[:, None], np.array([symmetry]), axes=(-2, -1))[:, 0]  # noqa: E731
-    return Reconstruction(undo(k.target).astype(np.float32), _key_recovered(v, undo))
-
-
-def _key_recovered(v: AttackerView, undo) -> dict[str, float]:
-    """Scoring only: % of block positions at which a random probe image, disguised with the true key, comes
-    back exactly through the attack's estimated inverse ``undo`` (block, symmetry, sign and place right)."""
-    if v.key is None:
-        return {}
-    from disguisednets.mechanisms.registry import make_mechanism
-
-    probe = np.random.default_rng(0).integers(0, 256, (1, *v.image_shape)).astype(np.uint8)
-    back = np.rint(undo(make_mechanism(v.key).disguise(probe)))
-    same = (to_blocks(back, v.block_size) == to_blocks(probe, v.block_size)).all(axis=(2, 3))
-    return {"key_recovered": 100 * float(same.mean())}
+    if v.mechanism == "etc":
+        return etc_jigsaw(k, o, observed)
+    perm_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
+                             seed=int(o.get("seed", 0)))
+    images = scatter_blocks(target, v.image_shape, perm_hat).astype(np.float32)
+    return Reconstruction(images, {"permutation_recovered": 100 * float(np.mean(perm_hat == v.true_permutation))})
 
 
 def _row_leak(k: Knowledge, o) -> Reconstruction:
@@ -238,40 +130,6 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(_blocks_to_images(blocks, v), extras)
 
 
-def _known_pair(k: Knowledge, o) -> Reconstruction:
-    v = k.view
-    b = v.block_size
-    if v.mechanism in ("permutation", "etc"):
-        plain, disguised = to_blocks(k.known_plain, b), to_blocks(k.known_disguised, b)   # (m, t, b, b)
-        variants = plain[None] if v.mechanism == "permutation" else etc_variants(plain)
-        source, variant = block_key_from_pairs(plain, disguised, variants)
-        undo = lambda d: from_blocks(apply_block_key(to_blocks(d, b), source, variant), v.image_shape)  # noqa: E731
-        return Reconstruction(undo(k.target), _key_recovered(v, undo))
-    if v.mechanism == "learnable":
-        def vectors(x):  # (N, H, W, C) → (N·t, d) block vectors
-            blocks = to_channel_blocks(x, b)
-            return blocks.reshape(-1, int(np.prod(blocks.shape[2:]))), blocks.shape
-        plain, _ = vectors(split_nibbles(np.asarray(k.known_plain, np.uint8)[..., None]))
-        disguised, _ = vectors(np.asarray(k.known_disguised))
-        source, flipped = value_key_from_pairs(plain, disguised)
-
-        def undo(d):
-            values, shape = vectors(np.asarray(d))
-            nib = apply_value_key(values, source, flipped).reshape(shape)
-            return from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
-        return Reconstruction(undo(k.target).astype(np.float32), _key_recovered(v, undo))
-    raise ValueError(f"The known_pair attack reads the key of a key-deterministic block scheme (permutation, etc, "
-                     f"learnable) off known pairs; for {v.mechanism} use its own attack (rmt: regression, aes_ecb: "
-                     "codebook; instahide's secrets are one-time, so pairs tell nothing of other encodings).")
-
-
-def _instahide_magnitude(k: Knowledge, o) -> Reconstruction:
-    if k.view.mechanism != "instahide":
-        raise ValueError(f"The instahide_magnitude attack reads InstaHide encodings; got {k.view.mechanism}.")
-    spec = k.view.key.spec  # public settings: the normalization
-    return Reconstruction(mixture_picture(k.target, spec["mean"], spec["std"]), {})
-
-
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
@@ -286,9 +144,9 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
            _row_leak, needs_observed=True, needs_public=True),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
-           _known_pair, needs_pairs=True),
+           known_pair, needs_pairs=True),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
-           _instahide_magnitude),
+           instahide_magnitude),
 )))
 
 

@@ -1,0 +1,92 @@
+"""The attacks on the peers' schemes (docs/method.md §6), as the registry calls them: the known-pair key
+recovery on the key-deterministic block schemes, the jigsaw on EtC, and the magnitude attack on InstaHide;
+and the scoring of a recovered key."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from disguisednets.attacks.instahide import mixture_picture
+from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
+from disguisednets.attacks.known_pair import (apply_block_key, apply_value_key, block_key_from_pairs, etc_variants,
+                                              value_key_from_pairs)
+from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction
+from disguisednets.mechanisms.blocks import (from_blocks, from_channel_blocks, gather_blocks, scatter_blocks, to_blocks,
+                                             to_channel_blocks)
+from disguisednets.mechanisms.etc import dihedral
+from disguisednets.mechanisms.learnable import split_nibbles
+from disguisednets.mechanisms.registry import make_mechanism
+
+__all__ = ["etc_jigsaw", "instahide_magnitude", "key_recovered", "known_pair"]
+
+
+def etc_jigsaw(k: Knowledge, o, observed: np.ndarray) -> Reconstruction:
+    """The jigsaw on EtC (level a); ``observed``: the disguised training blocks (t, N, b, b) it may use."""
+    v, public = k.view, k.public
+    limit = o.get("max_observed")
+    # EtC: a negated position's mean sits nearer 255 − (the domain's mean) than the mean itself; then 8 pieces a block
+    means, ref = observed.mean(axis=(1, 2, 3)), float(public.mean())
+    negated = np.abs(255 - means - ref) < np.abs(means - ref)
+    observed = observed.astype(np.float32)
+    observed[negated] = 255 - observed[negated]
+    perm_hat, orient_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
+                                         seed=int(o.get("seed", 0)), oriented=True)
+
+    def solved(disguised: np.ndarray) -> np.ndarray:
+        x = gather_blocks(disguised, v.block_size).astype(np.float32)
+        x[negated] = 255 - x[negated]
+        upright = dihedral(x.swapaxes(0, 1), orient_hat, axes=(-2, -1)).swapaxes(0, 1)
+        return scatter_blocks(np.ascontiguousarray(upright), v.image_shape, perm_hat)
+
+    # edge costs cannot tell a solution from its rotations and mirror images: the one whose mean image is
+    # nearest the public images' mean is taken
+    sample = solved(k.observed[:limit] if limit else k.observed).mean(0)
+    symmetry = int(np.argmin([np.sum((dihedral(sample[None, None], np.array([g]), axes=(-2, -1))[0, 0]
+                                      - public.mean(0)) ** 2) for g in range(8)]))
+    undo = lambda d: dihedral(solved(d)[:, None], np.array([symmetry]), axes=(-2, -1))[:, 0]  # noqa: E731
+    return Reconstruction(undo(k.target).astype(np.float32), key_recovered(v, undo))
+
+
+def key_recovered(v: AttackerView, undo) -> dict[str, float]:
+    """Scoring only: % of block positions at which a random probe image, disguised with the true key, comes
+    back exactly through the attack's estimated inverse ``undo`` (block, symmetry, sign and place right)."""
+    if v.key is None:
+        return {}
+    probe = np.random.default_rng(0).integers(0, 256, (1, *v.image_shape)).astype(np.uint8)
+    back = np.rint(undo(make_mechanism(v.key).disguise(probe)))
+    same = (to_blocks(back, v.block_size) == to_blocks(probe, v.block_size)).all(axis=(2, 3))
+    return {"key_recovered": 100 * float(same.mean())}
+
+
+def known_pair(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    b = v.block_size
+    if v.mechanism in ("permutation", "etc"):
+        plain, disguised = to_blocks(k.known_plain, b), to_blocks(k.known_disguised, b)   # (m, t, b, b)
+        variants = plain[None] if v.mechanism == "permutation" else etc_variants(plain)
+        source, variant = block_key_from_pairs(plain, disguised, variants)
+        undo = lambda d: from_blocks(apply_block_key(to_blocks(d, b), source, variant), v.image_shape)  # noqa: E731
+        return Reconstruction(undo(k.target), key_recovered(v, undo))
+    if v.mechanism == "learnable":
+        def vectors(x):  # (N, H, W, C) → (N·t, d) block vectors
+            blocks = to_channel_blocks(x, b)
+            return blocks.reshape(-1, int(np.prod(blocks.shape[2:]))), blocks.shape
+        plain, _ = vectors(split_nibbles(np.asarray(k.known_plain, np.uint8)[..., None]))
+        disguised, _ = vectors(np.asarray(k.known_disguised))
+        source, flipped = value_key_from_pairs(plain, disguised)
+
+        def undo(d):
+            values, shape = vectors(np.asarray(d))
+            nib = apply_value_key(values, source, flipped).reshape(shape)
+            return from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
+        return Reconstruction(undo(k.target).astype(np.float32), key_recovered(v, undo))
+    raise ValueError(f"The known_pair attack reads the key of a key-deterministic block scheme (permutation, etc, "
+                     f"learnable) off known pairs; for {v.mechanism} use its own attack (rmt: regression, aes_ecb: "
+                     "codebook; instahide's secrets are one-time, so pairs tell nothing of other encodings).")
+
+
+def instahide_magnitude(k: Knowledge, o) -> Reconstruction:
+    if k.view.mechanism != "instahide":
+        raise ValueError(f"The instahide_magnitude attack reads InstaHide encodings; got {k.view.mechanism}.")
+    spec = k.view.key.spec  # public settings: the normalization
+    return Reconstruction(mixture_picture(k.target, spec["mean"], spec["std"]), {})

@@ -1,0 +1,81 @@
+"""What an attacker knows and what an attack returns (docs/method.md §4): the attacker's view of a key,
+the knowledge an attack is handed, its reconstruction, and disguised images as a person would see them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view"]
+
+
+@dataclass(frozen=True)
+class AttackerView:
+    """What the attacker knows of the disguise: geometry, unit, mode, and π or not."""
+
+    image_shape: tuple[int, int]
+    block_size: int
+    unit: int
+    mode: str
+    permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
+    true_permutation: np.ndarray  # for scoring only
+    kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
+    true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
+    mechanism: str = "none"       # the scheme (public: Kerckhoffs)
+    key: object = None            # the secret key, for scoring only
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.image_shape[0] // self.block_size, self.image_shape[1] // self.block_size
+
+
+def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: tuple[int, int]) -> AttackerView:
+    """The attacker's view of ``key`` (None: no disguise). ``unit``: the unit size for a mechanism
+    without one (default 1); a key with a unit (AES) gives its own."""
+    unit = int(unit or 1)
+    if key is None:  # no disguise: the largest block of at most 8 px that divides the image, identity π
+        side = math.gcd(*image_shape)
+        b = max(d for d in range(1, min(side, 8) + 1) if side % d == 0)
+        n_blocks = (image_shape[0] // b) * (image_shape[1] // b)
+        return AttackerView(image_shape, b, unit, "matrix", np.arange(n_blocks), np.arange(n_blocks))
+    spec = key.spec
+    t = (image_shape[0] // key.block_size) * (image_shape[1] // key.block_size)
+    true = key.array("permutation") if key.has_array("permutation") else np.arange(t)  # blocks that stay put
+    perm = true if knows_permutation else np.arange(len(true))
+    matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
+    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
+                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What an attack is handed: the view, the disguised images to reconstruct, and only what it
+    declared — known pairs (plain, disguised), the observed disguised training data, public images."""
+
+    view: AttackerView
+    target: np.ndarray
+    known_plain: np.ndarray | None = None
+    known_disguised: np.ndarray | None = None
+    observed: np.ndarray | None = None
+    public: np.ndarray | None = None
+
+
+@dataclass
+class Reconstruction:
+    images: np.ndarray                     # (N, H, W) float32
+    extras: dict[str, float]               # attack-specific metrics
+    hits: np.ndarray | None = None         # per-unit lookups found (codebook)
+
+
+def as_picture(view: AttackerView, disguised: np.ndarray) -> np.ndarray:
+    """Disguised images as a person would look at them, on the 0..255 scale: the learnable encryption's
+    nibble channels joined back into bytes (16·first + second, in their shuffled places), InstaHide's
+    normalized encodings back on the pixel scale; the rest as they are."""
+    x = np.asarray(disguised, np.float32)
+    if view.mechanism == "learnable":
+        return 16 * x[..., 0] + x[..., 1]
+    if view.mechanism == "instahide":
+        return x * view.key.spec["std"] + view.key.spec["mean"]
+    return x
