@@ -187,3 +187,13 @@ def test_known_pair_attack_reads_a_learnable_key_off_one_pair():
     shuffle = key.array("shuffle")
     np.testing.assert_array_equal(source, shuffle)
     np.testing.assert_array_equal(flipped, key.array("negative")[shuffle].astype(bool))
+
+
+def test_linkage_to_any_mixed_image_counts_a_partner_but_not_a_stranger():
+    from disguisednets.attacks.metrics import linkage_rate
+
+    originals = RNG.integers(0, 256, (4, 8, 8)).astype(np.float32)
+    recon = originals[[1, 0, 3, 2]]                      # each reconstruction shows another image
+    partners = np.array([[0, 1], [1, 2], [2, 0], [3, 2]])  # rows 0 and 3 mixed the image they show; 1 and 2 did not
+    assert linkage_rate(recon, originals) == 0
+    assert linkage_rate(recon, originals, candidates=partners) == 50

@@ -24,13 +24,15 @@ def _unit_rows(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 1e-6), varies
 
 
-def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048) -> float:
+def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048,
+                 candidates: np.ndarray | None = None) -> float:
     """Examiner-free re-identification (docs/method.md §4), in %: the share of reconstructed images whose own
     original (same index) is, of all ``originals``, the one of highest normalised (Pearson)
     correlation with them. A constant reconstruction links to nothing; chance is 100/N.
 
     Blocks of ``chunk`` rows against all originals, one matrix product each (10,000 × 10,000 in
-    seconds)."""
+    seconds). ``candidates`` (N, k): a reconstruction also counts as linked when its best match is any of
+    its row's originals (InstaHide: the k images mixed into the encoding it came from)."""
     if len(reconstructed) != len(originals):
         raise ValueError(f"linkage_rate needs one original per reconstruction; got {len(reconstructed)} "
                          f"reconstructions and {len(originals)} originals.")
@@ -41,7 +43,9 @@ def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 
     linked = np.zeros(len(r), bool)
     for start in range(0, len(r), chunk):  # blocks of rows, each against all originals
         best = (r[start:start + chunk] @ o.T).argmax(axis=1)
-        linked[start:start + chunk] = best == np.arange(start, start + len(best))
+        own = np.arange(start, start + len(best))
+        linked[start:start + chunk] = (best == own if candidates is None
+                                       else (best[:, None] == candidates[start:start + chunk]).any(axis=1))
     return 100.0 * float(np.mean(linked & r_varies))
 
 

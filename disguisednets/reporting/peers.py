@@ -77,7 +77,7 @@ def peers_markdown(runs: Runs, command: str) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     detail = ["", "## Every attack run", "",
               "| dataset | scheme | attack | level | m | success (robust) | success (paper-protocol) | linkage | SSIM "
-              "| key recovered |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "| key recovered | linkage to any mixed image |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for dataset in ("mnist", "fashion"):
         base = values(runs.trained(dataset=dataset, mechanism="none"), "test_acc")
         for mech, (name, source) in SCHEMES.items():
@@ -103,5 +103,5 @@ def peers_markdown(runs: Runs, command: str) -> str:
                 detail.append(f"| {dataset} | {name} | {_attack_name(r)} | {r.data.tags.get('threat_level')} | "
                               f"{r.data.params.get('attack.known_pairs', '?')} | {fmt(values([r], 'success_rate'))} | "
                               f"{fmt(values([r], 'success_rate_paper'))} | {fmt(values([r], 'linkage_rate'))} | "
-                              f"{fmt(values([r], 'ssim'), 2)} | {key} |")
+                              f"{fmt(values([r], 'ssim'), 2)} | {key} | {fmt(values([r], 'linkage_rate_any'))} |")
     return "\n".join(lines + detail) + "\n"
