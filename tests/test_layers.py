@@ -18,7 +18,7 @@ LAYERS = [
     ("attack algorithms", ["attacks", "attacks._units", "attacks.codebook", "attacks.covariance", "attacks.frequency",
                            "attacks.jigsaw", "attacks.regression", "attacks.metrics", "attacks.cleanup",
                            "attacks.calibration", "attacks.registry", "attacks.row_leak", "attacks.theft", "attacks.inversion",
-                           "attacks.disguise_estimate", "attacks.known_pair", "attacks.instahide", "attacks.view",
+                           "attacks.disguise_estimate", "attacks.known_pair", "attacks.instahide", "attacks.view", "attacks.nibble_statistics",
                            "attacks.peers"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),

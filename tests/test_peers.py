@@ -197,3 +197,26 @@ def test_linkage_to_any_mixed_image_counts_a_partner_but_not_a_stranger():
     partners = np.array([[0, 1], [1, 2], [2, 0], [3, 2]])  # rows 0 and 3 mixed the image they show; 1 and 2 did not
     assert linkage_rate(recon, originals) == 0
     assert linkage_rate(recon, originals, candidates=partners) == 50
+
+
+def test_nibble_statistics_reads_the_learnable_key_off_disguised_mnist_alone():
+    """Level (a): one key for every block makes the disguised data's statistics give the key away."""
+    from disguisednets.attacks.nibble_statistics import nibble_statistics_attack
+    from disguisednets.data import load_dataset
+    from disguisednets.mechanisms.blocks import to_blocks, to_channel_blocks
+
+    x = load_dataset("mnist").train_images
+    key = generate_key("learnable", (28, 28), 4, seed=3)
+    y = make_mechanism(key).disguise(x[:3000])
+    observed = to_channel_blocks(y, 4).reshape(-1, 32)
+    source, flipped = nibble_statistics_attack(observed, to_blocks(x[50000:52000], 4).reshape(-1, 16))
+    shuffle = key.array("shuffle")
+    np.testing.assert_array_equal(flipped, key.array("negative")[shuffle].astype(bool))   # every flip
+    nibble = source % 2 == shuffle % 2
+    assert nibble.all()                                                # every upper/lower nibble told apart
+    # places: right up to one of the block's 8 symmetries, the same for every pixel
+    true_place, found_place = shuffle // 2, source // 2
+    grid = np.arange(16).reshape(4, 4)
+    matches = [np.mean(dihedral(grid[None, None], np.array([g]), axes=(-2, -1))[0, 0].ravel()[found_place]
+                       == true_place) for g in range(8)]
+    assert max(matches) == 1.0

@@ -10,6 +10,7 @@ from disguisednets.attacks.instahide import mixture_picture
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
 from disguisednets.attacks.known_pair import (apply_block_key, apply_value_key, block_key_from_pairs, etc_variants,
                                               value_key_from_pairs)
+from disguisednets.attacks.nibble_statistics import nibble_statistics_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction
 from disguisednets.mechanisms.blocks import (from_blocks, from_channel_blocks, gather_blocks, scatter_blocks, to_blocks,
                                              to_channel_blocks)
@@ -17,7 +18,7 @@ from disguisednets.mechanisms.etc import dihedral
 from disguisednets.mechanisms.learnable import split_nibbles
 from disguisednets.mechanisms.registry import make_mechanism
 
-__all__ = ["etc_jigsaw", "instahide_magnitude", "key_recovered", "known_pair"]
+__all__ = ["etc_jigsaw", "instahide_magnitude", "key_recovered", "known_pair", "nibble_statistics"]
 
 
 def etc_jigsaw(k: Knowledge, o, observed: np.ndarray) -> Reconstruction:
@@ -90,3 +91,39 @@ def instahide_magnitude(k: Knowledge, o) -> Reconstruction:
         raise ValueError(f"The instahide_magnitude attack reads InstaHide encodings; got {k.view.mechanism}.")
     spec = k.view.key.spec  # public settings: the normalization
     return Reconstruction(mixture_picture(k.target, spec["mean"], spec["std"]), {})
+
+
+def _value_undo(v: AttackerView, source: np.ndarray, flipped: np.ndarray):
+    """Disguised (N, H, W, 2) → images, through an estimated value key of the learnable encryption."""
+    def undo(d):
+        blocks = to_channel_blocks(np.asarray(d), v.block_size)
+        nib = apply_value_key(blocks.reshape(-1, int(np.prod(blocks.shape[2:]))), source, flipped).reshape(blocks.shape)
+        return from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
+    return undo
+
+
+def nibble_statistics(k: Knowledge, o) -> Reconstruction:
+    """Level (a) on the learnable encryption: the key from the disguised training set's statistics and public
+    images (:mod:`disguisednets.attacks.nibble_statistics`), the block symmetry from the public mean image."""
+    v = k.view
+    if v.mechanism != "learnable":
+        raise ValueError(f"The nibble_statistics attack reads the learnable encryption's key; got {v.mechanism}.")
+    limit = o.get("max_observed")
+    observed = np.asarray(k.observed[:limit] if limit else k.observed)
+    blocks = to_channel_blocks(observed, v.block_size)
+    pub = to_blocks(np.asarray(k.public), v.block_size)
+    source, flipped = nibble_statistics_attack(blocks.reshape(-1, int(np.prod(blocks.shape[2:]))),
+                                               pub.reshape(-1, v.block_size ** 2), starts=int(o.get("starts", 8)),
+                                               seed=int(o.get("seed", 0)))
+    # the places are found up to the block's 8 symmetries: take the one whose mean image is nearest the public mean
+    b = v.block_size
+    grid = np.arange(b * b).reshape(b, b)
+    best, best_err = None, np.inf
+    for g in range(8):
+        moved = dihedral(grid[None, None], np.array([g]), axes=(-2, -1))[0, 0].ravel()  # place → its symmetric place
+        s = np.where(source % 2 == 0, 2 * moved[source // 2], 2 * moved[source // 2] + 1)
+        undo = _value_undo(v, s, flipped)
+        err = float(np.sum((undo(observed[:2000]).mean(0) - np.asarray(k.public).mean(0)) ** 2))
+        if err < best_err:
+            best, best_err = undo, err
+    return Reconstruction(best(k.target).astype(np.float32), key_recovered(v, best))

@@ -18,7 +18,7 @@ from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
-from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair
+from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
@@ -145,6 +145,8 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            _row_leak, needs_observed=True, needs_public=True),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
            known_pair, needs_pairs=True),
+    Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "
+           "data's statistics and public images", nibble_statistics, needs_observed=True, needs_public=True),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
            instahide_magnitude),
 )))
