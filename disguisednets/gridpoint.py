@@ -23,6 +23,9 @@ __all__ = ["GridPoint", "Splits", "build_key", "check_settings", "key_settings",
 _NOT_KEY_SETTINGS = ("name", "block_size", "pad_to")
 _KEY_SETTING_NAMES = {"aes_form": "form"}   # mechanism.aes_form in the config is the AES key's "form"
 
+# Mechanisms whose disguise the model-theft task can estimate (disguisednets/attacks/disguise_estimate.py).
+_THEFT_MECHANISMS = ("none", "permutation", "rmt", "aes_ecb", "aes_cbc")
+
 # Random streams of a fold (seeded by [seed, stream]): one per use, so that one never shifts another.
 STREAM_SPLITS, STREAM_NOISE, STREAM_ATTACK = 0, 1, 2
 
@@ -88,6 +91,11 @@ def check_settings(cfg: DictConfig) -> None:
                          "disguise). Use noise=none, or choose a mechanism.")
     if mech.name != "none":
         get_mechanism(mech.name)  # a clear error for an unknown name
+    theft = cfg.get("theft")
+    if theft is not None and theft.get("enabled") and mech.name not in _THEFT_MECHANISMS:
+        raise ValueError(f"theft.enabled=true with mechanism={mech.name}: model theft is measured for "
+                         f"{', '.join(_THEFT_MECHANISMS)} (it estimates their disguise from pairs). Set "
+                         "theft.enabled=false.")
     attack = cfg.get("attack")
     if attack is not None and attack.get("unit") is not None and "unit" in mech:
         raise ValueError(f"attack.unit={attack.unit} with mechanism={mech.name}: the {mech.name} key fixes the unit "

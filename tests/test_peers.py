@@ -220,3 +220,12 @@ def test_nibble_statistics_reads_the_learnable_key_off_disguised_mnist_alone():
     matches = [np.mean(dihedral(grid[None, None], np.array([g]), axes=(-2, -1))[0, 0].ravel()[found_place]
                        == true_place) for g in range(8)]
     assert max(matches) == 1.0
+
+
+def test_settings_the_peers_cannot_honour_are_refused_before_any_work():
+    from disguisednets.gridpoint import check_settings
+    from tests.conftest import compose_config
+
+    with pytest.raises(ValueError, match="theft.enabled=true with mechanism=etc"):
+        check_settings(compose_config(["mechanism=etc", "theft.enabled=true"]))
+    check_settings(compose_config(["mechanism=etc"]))
