@@ -229,3 +229,19 @@ def test_settings_the_peers_cannot_honour_are_refused_before_any_work():
     with pytest.raises(ValueError, match="theft.enabled=true with mechanism=etc"):
         check_settings(compose_config(["mechanism=etc", "theft.enabled=true"]))
     check_settings(compose_config(["mechanism=etc"]))
+
+
+def test_the_oriented_jigsaw_solves_etc_with_7x7_blocks_from_disguised_mnist_alone():
+    """Level (a) on EtC: signs from the disguised data, then the jigsaw with 8 symmetries per block and the
+    global symmetry from public images give the whole key back on MNIST with 7×7 blocks."""
+    from disguisednets.attacks.registry import ATTACKS, Knowledge, attacker_view
+    from disguisednets.data import load_dataset
+
+    x = load_dataset("mnist").train_images
+    key = generate_key("etc", (28, 28), 7, seed=4)
+    m = make_mechanism(key)
+    view = attacker_view(key, None, False, (28, 28))
+    k = Knowledge(view, m.disguise(x[:200]), observed=m.disguise(x[1000:4000]), public=x[50000:51000])
+    result = ATTACKS["jigsaw"].reconstruct(k, {"starts": 16, "max_observed": None})
+    assert result.extras["key_recovered"] == 100
+    np.testing.assert_array_equal(result.images, x[:200])

@@ -25,9 +25,11 @@ def etc_jigsaw(k: Knowledge, o, observed: np.ndarray) -> Reconstruction:
     """The jigsaw on EtC (level a); ``observed``: the disguised training blocks (t, N, b, b) it may use."""
     v, public = k.view, k.public
     limit = o.get("max_observed")
-    # EtC: a negated position's mean sits nearer 255 − (the domain's mean) than the mean itself; then 8 pieces a block
-    means, ref = observed.mean(axis=(1, 2, 3)), float(public.mean())
-    negated = np.abs(255 - means - ref) < np.abs(means - ref)
+    # EtC's signs: a negated block shows the domain's commonest extreme value (black, on dark backgrounds) as its
+    # opposite; a position is negated where its share of the rarer extreme exceeds that of the commoner one
+    dark = np.mean(public == 0) >= np.mean(public == 255)
+    zeros, fulls = (observed == 0).mean(axis=(1, 2, 3)), (observed == 255).mean(axis=(1, 2, 3))
+    negated = fulls > zeros if dark else zeros > fulls
     observed = observed.astype(np.float32)
     observed[negated] = 255 - observed[negated]
     perm_hat, orient_hat = jigsaw_attack(observed, v.grid, border_value=border_value(public), starts=int(o["starts"]),
