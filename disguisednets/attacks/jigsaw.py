@@ -157,7 +157,8 @@ def jigsaw_attack(observed_blocks: np.ndarray, grid_shape: tuple[int, int], *, b
     h, v = edge_dissimilarity(observed_blocks)
     border = border_costs(observed_blocks, border_value)
     rng = np.random.default_rng(seed)
-    firsts = rng.choice(t, size=min(starts, t), replace=False) * n_orient  # every block, for grids of ≤ 16
+    # first pieces: every block (in every orientation, for EtC) when there are no more than ``starts`` of them
+    firsts = rng.choice(t * n_orient, size=min(starts, t * n_orient), replace=False)
     best_grid, best_cost = None, np.inf
     for first in firsts:  # a few restarts (not a loop over images)
         grid, cost = _descend(_greedy(h, v, border, grid_shape, int(first), n_orient), h, v, border,
