@@ -61,7 +61,7 @@ def _places(obs: np.ndarray, pub: np.ndarray, starts: int, rng: np.random.Genera
     return best
 
 
-def nibble_statistics_attack(observed: np.ndarray, public_pixels: np.ndarray, *, starts: int = 8,
+def nibble_statistics_attack(observed: np.ndarray, public_pixels: np.ndarray, *, starts: int = 32,
                              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``observed`` (R, 2M²): disguised block vectors of a grayscale learnable encryption (values 0..15);
     ``public_pixels`` (R', M²): public images' blocks as pixel vectors (0..255, row-major in the block).

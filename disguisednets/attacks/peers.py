@@ -115,7 +115,7 @@ def nibble_statistics(k: Knowledge, o) -> Reconstruction:
     blocks = to_channel_blocks(observed, v.block_size)
     pub = to_blocks(np.asarray(k.public), v.block_size)
     source, flipped = nibble_statistics_attack(blocks.reshape(-1, int(np.prod(blocks.shape[2:]))),
-                                               pub.reshape(-1, v.block_size ** 2), starts=int(o.get("starts", 8)),
+                                               pub.reshape(-1, v.block_size ** 2), starts=int(o.get("starts", 32)),
                                                seed=int(o.get("seed", 0)))
     # the places are found up to the block's 8 symmetries: take the one whose mean image is nearest the public mean
     b = v.block_size
