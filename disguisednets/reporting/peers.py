@@ -114,8 +114,11 @@ def _details(dataset, name, attacked) -> list[str]:
 
 
 def peers_markdown(runs: Runs, command: str) -> str:
+    compute = sum(values(runs.runs, "total_time_s")) / 60
+    machine = next((r.data.tags["machine"] for r in runs.runs if "machine" in r.data.tags), "?")
     lines = ["# This paper's mechanisms beside the published alternatives", "",
-             f"Made by `{command}` from the runs of MLflow experiment `{runs.experiment}` ({len(runs)} runs) "
+             f"Made by `{command}` from the runs of MLflow experiment `{runs.experiment}` ({len(runs)} runs, "
+             f"{compute:.1f} min of run time in all, on {machine}) "
              "of `python experiments/run.py --multirun experiment=peers` (conf/experiment/peers.yaml: CPU scale, "
              "AlexNet at a quarter width, 4 epochs, 45,000 training images, one fold). Accuracies and rates in %.", "",
              "| dataset | scheme | setting | accuracy | utility cost | level (a): best attack | success | linkage "
