@@ -51,6 +51,10 @@ CASES = [
     ("AES-ECB u=2 b=8 literal bilinear", "aes_ecb", 32, 8, {"unit": 2, "form": "literal", "filter": "bilinear"}, None),
     ("AES-ECB u=1 b=8 exact", "aes_ecb", 32, 8, {"unit": 1}, None),
     ("AES-CBC u=16 b=8", "aes_cbc", 32, 8, {"unit": 16}, None),
+    ("peer: EtC b=4", "etc", 28, 4, {}, None),
+    ("peer: EtC b=7", "etc", 28, 7, {}, None),
+    ("peer: learnable encryption M=4", "learnable", 28, 4, {}, None),
+    ("peer: InstaHide k=4 (mixes the 60k among themselves)", "instahide", 28, 1, {}, None),
 ]
 
 

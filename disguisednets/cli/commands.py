@@ -266,8 +266,8 @@ def cmd_export(args) -> int:
 
     source = ImageSource(len(images), images.shape[1:], images.dtype, source_labels, None, "",
                          lambda a, b: images[a:b])
-    _stream(source, args.output, lambda x: x, np.dtype(np.uint8), source_labels, names, args.chunk, "export",
-            args.quiet)
+    _stream(source, args.output, lambda x: x, np.dtype(np.uint8), source.shape, source_labels, names, args.chunk,
+            "export", args.quiet)
     print(f"Wrote {len(images)} {args.dataset} {args.split} images as PNG files to {args.output}"
           f"{'' if args.flat else ' (one folder per class)'}.")
     return 0
