@@ -38,8 +38,8 @@ def _corr(x: np.ndarray) -> np.ndarray:
 
 
 def _places(obs: np.ndarray, pub: np.ndarray, starts: int, rng: np.random.Generator) -> np.ndarray:
-    """The permutation p (track k → place p[k]) making obs' correlations match pub's: argmin ‖obs − pub[p][:, p]‖²
-    by swap descent from ``starts`` random starts (d ≤ 64: a few thousand cheap evaluations per start)."""
+    """The permutation p (track k → place p[k]) making obs' correlations match pub's,
+    argmin ‖obs − pub[p][:, p]‖², by swap descent from ``starts`` random starts (d ≤ 64: a few thousand cheap evaluations per start)."""
     d = len(obs)
     best, best_cost = None, np.inf
     for _ in range(starts):  # restarts, not a loop over images

@@ -25,7 +25,8 @@ from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, 
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.registry import Registry
 
-__all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view", "cross_fit"]
+__all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
+           "cross_fit"]
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def cmd_inspect(args) -> int:
     from disguisednets.mechanisms import get_mechanism
 
     key = _load_key(args.key)
+    remapped = "secretly remapped" if get_mechanism(key.mechanism).relabels else "kept: the scheme has no label map"
     spec = key.spec
     h, w = key.image_shape[:2]
     b = key.block_size
@@ -195,8 +196,7 @@ def cmd_inspect(args) -> int:
              f"fingerprint  {key.fingerprint}",
              f"mechanism    {key.mechanism}",
              f"images       {_describe(key.image_shape)}, {b}×{b} blocks ({(h // b) * (w // b)} blocks)",
-             f"classes      {spec['n_classes']} "
-             f"({'secretly remapped' if get_mechanism(key.mechanism).relabels else 'kept: the scheme has no label map'})"]
+             f"classes      {spec['n_classes']} ({remapped})"]
     extra = {k: v for k, v in spec.items()
              if k not in COMMON_SPEC_FIELDS}
     if extra:

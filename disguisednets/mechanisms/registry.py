@@ -26,8 +26,8 @@ from disguisednets.registry import Registry
 __all__ = ["MECHANISMS", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key", "load_key"]
 
 MECHANISMS: Registry[type[BlockMechanism]] = Registry(
-    "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC, BlockScrambling, LearnableEncryption,
-                                 InstaHide)))
+    "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC, BlockScrambling,
+                                              LearnableEncryption, InstaHide)))
 
 
 def get_mechanism(name: str) -> type[BlockMechanism]:
@@ -58,8 +58,9 @@ def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
         raise KeyFileError(f"a {name!r} key needs arrays {sorted(expected)}; the file has {sorted(arrays)}")
     for k, (shape, kind) in expected.items():
         a = arrays[k]
-        if kind == "i" and k in ("orientation", "negative") and a.size and (a.min() < 0 or a.max() > (7 if k == "orientation" else 1)):
-            raise KeyFileError(f"key array {k!r} holds values outside {'0..7' if k == 'orientation' else '0..1'}")
+        top = {"orientation": 7, "negative": 1}.get(k)
+        if top is not None and a.size and (a.min() < 0 or a.max() > top):
+            raise KeyFileError(f"key array {k!r} holds values outside 0..{top}")
         if a.shape != shape or a.dtype.kind != kind:
             raise KeyFileError(f"key array {k!r} has shape {a.shape} and dtype {a.dtype}; a {name!r} key "
                                f"for images {tuple(spec['image_shape'])} with block size {spec['block_size']} "
