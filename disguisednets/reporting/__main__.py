@@ -60,42 +60,34 @@ def main(argv: list[str] | None = None) -> int:
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
         return 0
-    if args.cmd == "peers":
-        from disguisednets.reporting.peers import peers_markdown
+    if args.cmd in ("peers", "theft"):
         from disguisednets.reporting.runs import load_runs
 
         runs = load_runs(MlflowClient(uri), args.experiment)
+        sweep = {"peers": "peers", "theft": "model_confidentiality"}[args.cmd]
         if not len(runs):
             print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
-                  "--multirun experiment=peers")
+                  f"--multirun experiment={sweep}")
             return 1
-        out = Path(args.results_dir) / "peers.md"
+        command = f"python -m disguisednets.reporting {args.cmd}" + (
+            f" --experiment {args.experiment}" if args.experiment != sweep or args.cmd == "theft" else "")
+        if args.cmd == "peers":
+            from disguisednets.reporting.peers import peers_markdown as markdown
+            out = Path(args.results_dir) / "peers.md"
+        else:
+            from disguisednets.reporting.theft import theft_markdown as markdown
+            out = Path(args.results_dir) / f"{args.experiment}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(peers_markdown(runs, "python -m disguisednets.reporting peers"
-                                      + (f" --experiment {args.experiment}" if args.experiment != "peers" else "")))
+        out.write_text(markdown(runs, command))
         print(out.read_text())
         print(f"Written {out}.")
-        return 0
-    if args.cmd == "theft":
-        from disguisednets.reporting.runs import load_runs
-        from disguisednets.reporting.theft import theft_markdown
+        if args.cmd == "theft":
+            from disguisednets.reporting.theft import inversion_figure
 
-        runs = load_runs(MlflowClient(uri), args.experiment)
-        if not len(runs):
-            print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
-                  "--multirun experiment=model_confidentiality")
-            return 1
-        out = Path(args.results_dir) / f"{args.experiment}.md"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(theft_markdown(runs, f"python -m disguisednets.reporting theft --experiment {args.experiment}"))
-        print(out.read_text())
-        print(f"Written {out}.")
-        from disguisednets.reporting.theft import inversion_figure
-
-        fig = inversion_figure(MlflowClient(uri), runs)
-        if fig is not None:
-            fig.savefig(out.with_suffix(".png"), dpi=130)
-            print(f"Written {out.with_suffix('.png')}.")
+            fig = inversion_figure(MlflowClient(uri), runs)
+            if fig is not None:
+                fig.savefig(out.with_suffix(".png"), dpi=130)
+                print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
         text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
