@@ -15,7 +15,7 @@ from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction
 from disguisednets.mechanisms.blocks import (from_blocks, from_channel_blocks, gather_blocks, scatter_blocks, to_blocks,
                                              to_channel_blocks)
 from disguisednets.mechanisms.etc import dihedral
-from disguisednets.mechanisms.learnable import split_nibbles
+from disguisednets.mechanisms.learnable import join_nibbles, split_nibbles
 from disguisednets.mechanisms.registry import make_mechanism
 
 __all__ = ["etc_jigsaw", "instahide_magnitude", "key_recovered", "known_pair", "nibble_statistics"]
@@ -71,17 +71,9 @@ def known_pair(k: Knowledge, o) -> Reconstruction:
         undo = lambda d: from_blocks(apply_block_key(to_blocks(d, b), source, variant), v.image_shape)  # noqa: E731
         return Reconstruction(undo(k.target), key_recovered(v, undo))
     if v.mechanism == "learnable":
-        def vectors(x):  # (N, H, W, C) → (N·t, d) block vectors
-            blocks = to_channel_blocks(x, b)
-            return blocks.reshape(-1, int(np.prod(blocks.shape[2:]))), blocks.shape
-        plain, _ = vectors(split_nibbles(np.asarray(k.known_plain, np.uint8)[..., None]))
-        disguised, _ = vectors(np.asarray(k.known_disguised))
-        source, flipped = value_key_from_pairs(plain, disguised)
-
-        def undo(d):
-            values, shape = vectors(np.asarray(d))
-            nib = apply_value_key(values, source, flipped).reshape(shape)
-            return from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
+        plain = _block_vectors(split_nibbles(np.asarray(k.known_plain, np.uint8)[..., None]), b)
+        source, flipped = value_key_from_pairs(plain, _block_vectors(k.known_disguised, b))
+        undo = _value_undo(v, source, flipped)
         return Reconstruction(undo(k.target).astype(np.float32), key_recovered(v, undo))
     raise ValueError(f"The known_pair attack reads the key of a key-deterministic block scheme (permutation, etc, "
                      f"learnable) off known pairs; for {v.mechanism} use its own attack (rmt: regression, aes_ecb: "
@@ -95,12 +87,18 @@ def instahide_magnitude(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(mixture_picture(k.target, spec["mean"], spec["std"]), {})
 
 
+def _block_vectors(images: np.ndarray, b: int) -> np.ndarray:
+    """(N, H, W, C) → (N·t, b·b·C): every block of every image as one vector."""
+    blocks = to_channel_blocks(np.asarray(images), b)
+    return blocks.reshape(-1, int(np.prod(blocks.shape[2:])))
+
+
 def _value_undo(v: AttackerView, source: np.ndarray, flipped: np.ndarray):
     """Disguised (N, H, W, 2) → images, through an estimated value key of the learnable encryption."""
     def undo(d):
-        blocks = to_channel_blocks(np.asarray(d), v.block_size)
-        nib = apply_value_key(blocks.reshape(-1, int(np.prod(blocks.shape[2:]))), source, flipped).reshape(blocks.shape)
-        return from_channel_blocks(16 * nib[..., :1] + nib[..., 1:], v.image_shape)[..., 0]
+        shape = (len(d), v.grid[0] * v.grid[1], v.block_size, v.block_size, 2)
+        nib = apply_value_key(_block_vectors(d, v.block_size), source, flipped).reshape(shape)
+        return from_channel_blocks(join_nibbles(nib), v.image_shape)[..., 0]
     return undo
 
 
@@ -112,9 +110,8 @@ def nibble_statistics(k: Knowledge, o) -> Reconstruction:
         raise ValueError(f"The nibble_statistics attack reads the learnable encryption's key; got {v.mechanism}.")
     limit = o.get("max_observed")
     observed = np.asarray(k.observed[:limit] if limit else k.observed)
-    blocks = to_channel_blocks(observed, v.block_size)
     pub = to_blocks(np.asarray(k.public), v.block_size)
-    source, flipped = nibble_statistics_attack(blocks.reshape(-1, int(np.prod(blocks.shape[2:]))),
+    source, flipped = nibble_statistics_attack(_block_vectors(observed, v.block_size),
                                                pub.reshape(-1, v.block_size ** 2), starts=int(o.get("starts", 32)),
                                                seed=int(o.get("seed", 0)))
     # the places are found up to the block's 8 symmetries: take the one whose mean image is nearest the public mean

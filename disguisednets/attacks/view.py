@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from disguisednets.mechanisms.learnable import join_nibbles
+
 __all__ = ["AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view"]
 
 
@@ -75,7 +77,7 @@ def as_picture(view: AttackerView, disguised: np.ndarray) -> np.ndarray:
     normalized encodings back on the pixel scale; the rest as they are."""
     x = np.asarray(disguised, np.float32)
     if view.mechanism == "learnable":
-        return 16 * x[..., 0] + x[..., 1]
+        return join_nibbles(x)[..., 0]
     if view.mechanism == "instahide":
         return x * view.key.spec["std"] + view.key.spec["mean"]
     return x

@@ -32,7 +32,7 @@ import numpy as np
 from Crypto.Cipher import AES
 
 from disguisednets.mechanisms import blocks as B
-from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.base import BlockMechanism, as_bytes
 from disguisednets.mechanisms.noise import apply_noise
 
 __all__ = ["AESECB", "AESCBC", "UNIT_SIZES", "FILTERS", "resize_matrix"]
@@ -64,15 +64,6 @@ def _group_means(unit: int) -> np.ndarray:
     m = np.kron(np.eye(unit, dtype=np.float32), np.full((16 // unit, 1), unit / 16, dtype=np.float32))
     m.setflags(write=False)
     return m
-
-
-def _as_pixels(images: np.ndarray) -> np.ndarray:
-    if images.dtype == np.uint8:
-        return images
-    if not np.issubdtype(images.dtype, np.integer) or images.min() < 0 or images.max() > 255:
-        raise ValueError(f"AES disguises need integer pixels in 0..255 (uint8); got dtype {images.dtype} "
-                         f"with range {images.min()}..{images.max()}.")
-    return images.astype(np.uint8)
 
 
 class AESECB(BlockMechanism):
@@ -153,7 +144,7 @@ class AESECB(BlockMechanism):
         t, n, b, _ = blocks.shape
         u = self.key.spec["unit"]
         r = 16 // u
-        units = _as_pixels(blocks).reshape(t, n, b * b // u, u)
+        units = as_bytes(blocks, "AES disguises").reshape(t, n, b * b // u, u)
         plain = np.repeat(units, r, axis=-1) if r > 1 else units
         cipher = self._encrypt_units(plain, positions, rng)
         if r == 1:
@@ -165,7 +156,8 @@ class AESECB(BlockMechanism):
             raise NotImplementedError(f"{type(self).__name__} with {self.key.spec['unit']}-pixel units averages the "
                                       "ciphertext and has no inverse; only unit=16 can be restored.")
         t, n, b, _ = blocks.shape
-        return self._decrypt_units(_as_pixels(blocks).reshape(t, n, b * b // 16, 16), positions).reshape(t, n, b, b)
+        units = as_bytes(blocks, "AES disguises").reshape(t, n, b * b // 16, 16)
+        return self._decrypt_units(units, positions).reshape(t, n, b, b)
 
     def _disguise_literal(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Upscale ×16/u horizontally, encrypt 16-pixel units per (upscaled) block, permute,
@@ -174,7 +166,7 @@ class AESECB(BlockMechanism):
         r = 16 // spec["unit"]
         h, w = self.image_hw
         b = spec["block_size"]
-        noisy = _as_pixels(apply_noise(images, spec["noise"], rng))
+        noisy = as_bytes(apply_noise(images, spec["noise"], rng), "AES disguises")
         up = np.repeat(noisy, r, axis=2)  # (N, H, W·r)
         n = up.shape[0]
         perm = self.key.array("permutation")

@@ -22,7 +22,20 @@ from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 
-__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise"]
+__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise", "as_bytes"]
+
+
+def as_bytes(images: np.ndarray, owner: str) -> np.ndarray:
+    """``images`` as uint8, for the mechanisms that work on 8-bit pixels (AES, EtC, the learnable encryption);
+    a clear error, naming ``owner``, unless they are integers in 0..255."""
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.integer) or (images.size and (images.min() < 0 or images.max() > 255)):
+        lo, hi = (images.min(), images.max()) if images.size else (0, 0)
+        raise ValueError(f"{owner} need 8-bit pixels, integer pixels in 0..255 (uint8); got dtype {images.dtype} "
+                         f"with range {lo}..{hi}. Convert them first, e.g. "
+                         "np.clip(np.rint(x), 0, 255).astype(np.uint8).")
+    return images.astype(np.uint8)
 
 
 class BlockMechanism:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from disguisednets.mechanisms import blocks as B
-from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.base import BlockMechanism, as_bytes
 
 __all__ = ["BlockScrambling", "dihedral", "undo_dihedral"]
 
@@ -49,15 +49,6 @@ def undo_dihedral(blocks: np.ndarray, orientation: np.ndarray, axes=(-3, -2)) ->
             x = np.flip(x, axis=axes[1]) if o >= 4 else x
             out[(slice(None),) * (blocks.ndim + axes[0] - 1) + (sel,)] = np.rot90(x, k=-(o % 4), axes=axes)
     return out
-
-
-def _as_bytes(images: np.ndarray, owner: str) -> np.ndarray:
-    if images.dtype == np.uint8:
-        return images
-    if images.size and (not np.all(np.mod(images, 1) == 0) or images.min() < 0 or images.max() > 255):
-        raise ValueError(f"{owner} encrypts 8-bit pixels: integers in 0..255; got dtype {images.dtype} with range "
-                         f"{images.min()}..{images.max()}. Convert the images to uint8 first.")
-    return images.astype(np.uint8)
 
 
 class BlockScrambling(BlockMechanism):
@@ -98,7 +89,7 @@ class BlockScrambling(BlockMechanism):
 
     def _disguise_chunk(self, images: np.ndarray, rng=None) -> np.ndarray:
         perm, orient, neg, order = self._parts()
-        blocks = B.to_channel_blocks(_as_bytes(images, "EtC"), self.key.block_size)[:, perm]  # (N, t, b, b, C)
+        blocks = B.to_channel_blocks(as_bytes(images, "EtC disguises"), self.key.block_size)[:, perm]  # (N, t, b, b, C)
         blocks = dihedral(blocks, orient)
         blocks[:, neg] = 255 - blocks[:, neg]
         blocks = np.take_along_axis(blocks, np.argsort(order, axis=1)[None, :, None, None, :], axis=-1)
@@ -106,7 +97,7 @@ class BlockScrambling(BlockMechanism):
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
         perm, orient, neg, order = self._parts()
-        blocks = B.to_channel_blocks(_as_bytes(disguised, "EtC restore"), self.key.block_size)
+        blocks = B.to_channel_blocks(as_bytes(disguised, "EtC restores"), self.key.block_size)
         blocks = np.take_along_axis(blocks, order[None, :, None, None, :], axis=-1)
         blocks[:, neg] = 255 - blocks[:, neg]
         blocks = undo_dihedral(blocks, orient)

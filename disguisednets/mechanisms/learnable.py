@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from disguisednets.mechanisms import blocks as B
-from disguisednets.mechanisms.base import BlockMechanism
-from disguisednets.mechanisms.etc import _as_bytes
+from disguisednets.mechanisms.base import BlockMechanism, as_bytes
 
 __all__ = ["LearnableEncryption", "split_nibbles", "join_nibbles"]
 
@@ -32,9 +31,10 @@ def split_nibbles(blocks: np.ndarray) -> np.ndarray:
 
 
 def join_nibbles(nibbles: np.ndarray) -> np.ndarray:
-    """(..., 2C) → (..., C): the inverse of :func:`split_nibbles`."""
+    """(..., 2C) → (..., C): 16·upper + lower, the inverse of :func:`split_nibbles` (any numeric dtype: 0..15
+    nibbles give 0..255, which uint8 holds)."""
     c = nibbles.shape[-1] // 2
-    return (nibbles[..., :c] << 4) | nibbles[..., c:]
+    return 16 * nibbles[..., :c] + nibbles[..., c:]
 
 
 class LearnableEncryption(BlockMechanism):
@@ -77,13 +77,13 @@ class LearnableEncryption(BlockMechanism):
 
     def _disguise_chunk(self, images: np.ndarray, rng=None) -> np.ndarray:
         b = self.key.block_size
-        blocks = split_nibbles(B.to_channel_blocks(_as_bytes(images, "The learnable encryption"), b))
+        blocks = split_nibbles(B.to_channel_blocks(as_bytes(images, "Learnable encryption disguises"), b))
         n, t = blocks.shape[:2]
         v = blocks.reshape(n, t, self._width(self.key.spec)) ^ (15 * self.key.array("negative")).astype(np.uint8)
         return B.from_channel_blocks(v[..., self.key.array("shuffle")].reshape(blocks.shape), self.image_hw)
 
     def _restore_chunk(self, disguised: np.ndarray) -> np.ndarray:
-        d = _as_bytes(disguised, "The learnable encryption's restore")
+        d = as_bytes(disguised, "Learnable encryption restores")
         if d.size and d.max() > 15:
             raise ValueError(f"Disguised images of the learnable encryption hold 4-bit values (0..15); got values up "
                              f"to {d.max()}. Are these images disguised with this key?")

@@ -7,6 +7,7 @@ import numpy as np
 
 from disguisednets.data import pad_to
 from disguisednets.mechanisms import generate_key, make_mechanism
+from disguisednets.mechanisms.learnable import join_nibbles
 
 __all__ = ["COLOUR_GALLERY", "GALLERY", "attack_gallery", "colour_gallery_figure", "gallery_figure", "sample_photo"]
 
@@ -47,9 +48,8 @@ def _picture(disguised: np.ndarray) -> np.ndarray:
     channels in their shuffled places (16·upper + lower); anything else as it is."""
     x = np.asarray(disguised, np.float64)
     if x.ndim == 4 and x.shape[-1] in (2, 6):
-        c = x.shape[-1] // 2
-        x = 16 * x[..., :c] + x[..., c:]
-        return x[..., 0] if c == 1 else x
+        x = join_nibbles(x)
+        return x[..., 0] if x.shape[-1] == 1 else x
     return x
 
 
