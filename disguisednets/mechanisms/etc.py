@@ -39,16 +39,14 @@ def dihedral(blocks: np.ndarray, orientation: np.ndarray, axes=(-3, -2)) -> np.n
     return out
 
 
+# The symmetry that undoes each: a rotation by k turns back by 4 − k; a rotation followed by a flip is a
+# reflection, its own inverse.
+_INVERSE = np.array([0, 3, 2, 1, 4, 5, 6, 7])
+
+
 def undo_dihedral(blocks: np.ndarray, orientation: np.ndarray, axes=(-3, -2)) -> np.ndarray:
-    """The inverse of :func:`dihedral`: flip back, then rotate back."""
-    out = np.empty_like(blocks)
-    for o in range(8):
-        sel = np.flatnonzero(orientation == o)
-        if sel.size:
-            x = np.take(blocks, sel, axis=axes[0] - 1)
-            x = np.flip(x, axis=axes[1]) if o >= 4 else x
-            out[(slice(None),) * (blocks.ndim + axes[0] - 1) + (sel,)] = np.rot90(x, k=-(o % 4), axes=axes)
-    return out
+    """The inverse of :func:`dihedral`."""
+    return dihedral(blocks, _INVERSE[orientation], axes=axes)
 
 
 class BlockScrambling(BlockMechanism):
