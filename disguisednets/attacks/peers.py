@@ -117,12 +117,12 @@ def nibble_statistics(k: Knowledge, o) -> Reconstruction:
     # the places are found up to the block's 8 symmetries: take the one whose mean image is nearest the public mean
     b = v.block_size
     grid = np.arange(b * b).reshape(b, b)
+    public_mean = np.asarray(k.public).mean(0)
     best, best_err = None, np.inf
     for g in range(8):
         moved = dihedral(grid[None, None], np.array([g]), axes=(-2, -1))[0, 0].ravel()  # place → its symmetric place
-        s = np.where(source % 2 == 0, 2 * moved[source // 2], 2 * moved[source // 2] + 1)
-        undo = _value_undo(v, s, flipped)
-        err = float(np.sum((undo(observed[:2000]).mean(0) - np.asarray(k.public).mean(0)) ** 2))
+        undo = _value_undo(v, 2 * moved[source // 2] + source % 2, flipped)   # same nibble, symmetric place
+        err = float(np.sum((undo(observed[:2000]).mean(0) - public_mean) ** 2))
         if err < best_err:
             best, best_err = undo, err
     return Reconstruction(best(k.target).astype(np.float32), key_recovered(v, best))
