@@ -5,7 +5,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock data reproduce figures test test-fast clean-outputs
+.PHONY: install lock data reproduce figures test test-fast clean-outputs results results-runs results-reports \
+	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
+	results-forward-fit runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -38,15 +40,8 @@ reproduce: data
 	$(PY) experiments/run.py --multirun experiment=table2 scale=$$scale
 	$(PY) -m disguisednets.reporting paper --only table2 gallery
 
-## figures: CPU-scale Figs 6–10 (one fold), then the full report (about 44 minutes on 2 cores after make reproduce)
-figures: data
-	$(PY) experiments/run.py --multirun experiment=fig6 scale.folds=0
-	$(PY) experiments/run.py --multirun experiment=fig7 scale.folds=0
-	$(PY) experiments/run.py --multirun experiment=fig8 scale.folds=0
-	$(PY) experiments/run.py --multirun experiment=fig9 scale.folds=0
-	$(PY) experiments/run.py --multirun experiment=fig10 scale.folds=0
-	$(PY) experiments/run.py --multirun experiment=fig10_regression scale.folds=0
-	$(PY) -m disguisednets.reporting paper
+## figures: CPU-scale Figs 6–10 (one fold), the same as `make results-figures`
+figures: results-figures
 
 ## test: every test, the slow ones (training, subprocesses) included
 test: data

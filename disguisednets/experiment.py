@@ -11,10 +11,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from disguisednets.attacks.registry import ATTACKS
 from disguisednets.gridpoint import GridPoint
 from disguisednets.reporting.gallery import attack_gallery
 from disguisednets.tasks import attack, train
-from disguisednets.tracking import MLflowEpochMetrics, find_finished_run, is_rank_zero, mark_dead_runs, start_run
+from disguisednets.tracking import (MLflowEpochMetrics, find_finished_run, is_rank_zero, log_data_inputs,
+                                   log_trained_model, mark_dead_runs, start_run)
 
 __all__ = ["run"]
 
@@ -54,6 +56,10 @@ def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
         metrics = {**result.metrics, "total_time_s": time.perf_counter() - t_start}
         if active is None:
             return metrics
+        log_data_inputs(point.data_inputs(), cfg)
+        if cfg.tracking.get("log_model", False):
+            metrics.update(log_trained_model(result.module.model, result.data.mean, result.data.std,
+                                             _example(point, cfg)))
         if point.key is None and not cfg.dataset.pad_to:
             # The baseline model is the paper-protocol examiner of the attacks (docs/method.md §4).
             from disguisednets.attacks.examiner import save_examiner
@@ -71,6 +77,17 @@ def _train(point: GridPoint, cfg: DictConfig, t_start: float) -> dict[str, Any]:
         mlflow.log_metrics(metrics)
         metrics["run_id"] = active.info.run_id
     return metrics
+
+
+def _example(point: GridPoint, cfg: DictConfig):
+    """Four disguised test images as the logged model's input example (the cloud holds them anyway)."""
+    from disguisednets.gridpoint import STREAM_NOISE
+
+    images = point.splits.test[0][:4]
+    mech = point.mechanism
+    if hasattr(mech, "inference_form"):  # InstaHide: its model sees test images in the clear
+        return mech.inference_form(images)
+    return point.disguise(images, point.rng(STREAM_NOISE))
 
 
 def _log_arrays(arrays: dict, name: str) -> None:
@@ -94,6 +111,7 @@ def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
         metrics = dict(result.metrics)
         if active is None:  # an extra process of a multi-process run: rank 0 tracks
             return metrics
+        log_data_inputs(point.data_inputs(public=ATTACKS[cfg.attack.name].needs_public), cfg)
         mlflow.set_tags(result.tags)
         mlflow.log_params(result.params)
         mlflow.log_metrics(metrics)

@@ -8,6 +8,7 @@ pure numpy, no tracking.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from disguisednets.data import load_dataset, pad_to
 from disguisednets.keys import DisguiseKey
 from disguisednets.mechanisms import NoDisguise, generate_key, get_mechanism, load_key, make_mechanism
 
-__all__ = ["GridPoint", "Splits", "build_key", "check_settings", "key_settings", "load_splits"]
+__all__ = ["DataInput", "GridPoint", "Splits", "build_key", "check_settings", "key_settings", "load_splits"]
 
 # Config keys of a mechanism that are not key settings, and config names of key settings.
 _NOT_KEY_SETTINGS = ("name", "block_size", "pad_to")
@@ -118,6 +119,30 @@ def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> 
 
 
 @dataclass(frozen=True)
+class DataInput:
+    """What a run's split is, for its record (MLflow's dataset inputs): never key material.
+
+    ``digest``: SHA-256 (16 hex digits) of the split's original images and labels and of the key's
+    fingerprint (public) — the same digest, the same disguised data (the noise is drawn from the fold's
+    seed)."""
+
+    context: str          # training | validation | testing | public
+    images: int
+    shape: tuple[int, ...]
+    digest: str
+
+
+def _digest(split: tuple[np.ndarray, np.ndarray | None], fingerprint: str) -> str:
+    h = hashlib.sha256(fingerprint.encode())
+    for a in split:
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            h.update(f"|{a.dtype.str}|{a.shape}|".encode())
+            h.update(a.data)
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class GridPoint:
     """A fold's original splits, its key (None for the baseline) and the mechanism of that key."""
 
@@ -132,6 +157,15 @@ class GridPoint:
         splits = load_splits(cfg)
         key = build_key(cfg, splits.image_shape, splits.n_classes)
         return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed))
+
+    def data_inputs(self, public: bool = False) -> list[DataInput]:
+        """The point's splits as :class:`DataInput` records (``public``: the public images too)."""
+        s, fingerprint = self.splits, self.key.fingerprint if self.key is not None else "none"
+        splits = [("training", s.train), ("validation", s.val), ("testing", s.test)]
+        if public and s.public is not None:
+            splits.append(("public", (s.public, None)))
+        return [DataInput(context, len(split[0]), tuple(split[0].shape[1:]), _digest(split, fingerprint))
+                for context, split in splits if split is not None and len(split[0])]
 
     def rng(self, stream: int) -> np.random.Generator:
         """The fold's random stream ``stream`` (``STREAM_NOISE``, ``STREAM_ATTACK``)."""

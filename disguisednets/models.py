@@ -15,7 +15,7 @@ from torch import nn
 
 from disguisednets.registry import Registry
 
-__all__ = ["MODELS", "AlexNet", "BlockAdaptation", "build_model"]
+__all__ = ["MODELS", "AlexNet", "BlockAdaptation", "Standardized", "build_model"]
 
 
 class AlexNet(nn.Module):
@@ -64,6 +64,22 @@ class BlockAdaptation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class Standardized(nn.Module):
+    """A trained classifier with its input standardization (docs/method.md §3) in front: takes images on
+    the pixel scale, (N, H, W) or (N, H, W, C), as the disguise outputs them; returns logits."""
+
+    def __init__(self, model: nn.Module, mean, std):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() - self.mean) / self.std
+        x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+        return self.model(x.contiguous())
 
 
 def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None = None, in_channels: int = 1,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import mlflow
+import numpy as np
 import pytorch_lightning as pl
 from hydra.experimental.callback import Callback
 from mlflow.tracking import MlflowClient
@@ -25,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from disguisednets.runinfo import config_digest, flat_params, git_commit, machine, run_name, setting_name
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "open_store", "prepare_store",
-           "start_run", "mark_dead_runs",
+           "start_run", "mark_dead_runs", "log_data_inputs", "log_trained_model", "EXPERIMENT_KIND",
            "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero", "run_name",
            "setting_name", "machine"]
 
@@ -65,6 +66,11 @@ def open_store(uri: str) -> MlflowClient:
     return MlflowClient(uri)
 
 
+# MLflow's UI opens an experiment by its kind (tag ``mlflow.experimentKind``); without one, MLflow 3 opens
+# ours in its GenAI "Traces" overview ("No data available") instead of the table of runs.
+EXPERIMENT_KIND = "custom_model_development"
+
+
 def prepare_store(cfg: DictConfig) -> str:
     """Create the store and the experiment if missing; return the experiment id."""
     uri = tracking_uri(cfg)
@@ -79,6 +85,8 @@ def prepare_store(cfg: DictConfig) -> str:
             exp = client.get_experiment(client.create_experiment(name, artifact_location=artifacts))
         except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
             exp = client.get_experiment_by_name(name)
+    if exp.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND:
+        client.set_experiment_tag(exp.experiment_id, "mlflow.experimentKind", EXPERIMENT_KIND)
     description = OmegaConf.select(cfg, "tracking.description", default=None)
     if description and exp.tags.get("mlflow.note.content") != str(description):
         client.set_experiment_tag(exp.experiment_id, "mlflow.note.content", str(description))  # the UI's description
@@ -218,3 +226,40 @@ class MLflowEpochMetrics(pl.Callback):
                    if k.startswith(("train_", "val_")) and v.numel() == 1}  # accuracies in %, as every metric
         metrics["epoch_time_s"] = time.perf_counter() - self._t0
         mlflow.log_metrics(metrics, step=trainer.current_epoch)
+
+
+def log_data_inputs(inputs, cfg: DictConfig) -> None:
+    """Log a grid point's splits (:class:`disguisednets.gridpoint.DataInput`) to the active run as MLflow
+    dataset inputs, so that the UI's Dataset column says what the run trained on or attacked: the dataset,
+    fold, disguise setting and split size in the name, the split's digest, its context. No image, no key
+    material (the digest covers the key's public fingerprint only)."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.types import Schema, TensorSpec
+
+    disguise = setting_name(cfg).split(" · ", 1)[1]   # 'mnist rmt-b7-… uniform-level100'
+    source = CodeDatasetSource({"dataset": str(cfg.dataset.name), "fold": str(cfg.fold), "disguise": disguise})
+    for d in inputs:
+        name = f"{disguise} · fold{cfg.fold} · {d.context} ({d.images:,} images)"
+        schema = Schema([TensorSpec(np.dtype(np.uint8), (-1, *d.shape), name="original images")])
+        mlflow.log_input(MetaDataset(source, name=name, digest=d.digest, schema=schema), context=d.context,
+                         tags={"images": str(d.images)})
+
+
+def log_trained_model(model, mean, std, example) -> dict[str, float]:
+    """Log a trained network as an MLflow model (``mlflow.pytorch``) that takes disguised images on the
+    pixel scale — (N, H, W) or (N, H, W, C) float32, as the disguise outputs them — and returns the
+    logits of the disguised classes (the key's label map; ``disguisednets labels`` maps them back). The
+    training standardization is inside the model. ``example``: a few disguised images (what the cloud
+    holds anyway). Loading it needs the ``disguisednets`` package installed. Returns the seconds it took."""
+    import mlflow.pytorch
+    import torch
+
+    from disguisednets.models import Standardized
+
+    t0 = time.perf_counter()
+    wrapped = Standardized(model, mean, std).cpu().eval()
+    example = np.asarray(example, dtype=np.float32)
+    mlflow.pytorch.log_model(wrapped, name="model", input_example=example,
+                             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
+    return {"model_log_time_s": time.perf_counter() - t0}

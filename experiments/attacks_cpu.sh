@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every attack on its mechanism at CPU scale on MNIST (fold 0), logged to the MLflow experiment
-# `attacks_cpu`, then the table. From the repository root after `make install data`:
-#   bash experiments/attacks_cpu.sh
+# `attacks_cpu`. `make results-attacks` runs it, then writes results/attacks_cpu.md from the runs
+# (python -m disguisednets.reporting attacks --experiment attacks_cpu --results-dir results).
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }
@@ -20,4 +20,3 @@ run mechanism=permutation attack=jigsaw dataset.train_size=45000
 run mechanism=rmt attack=row_leak noise=none,uniform mechanism.kind=orthogonal,gaussian dataset.train_size=45000
 # sanity: every attack on undisguised images must (nearly) succeed
 run mechanism=none attack=codebook,regression,frequency,covariance,jigsaw dataset.train_size=45000
-"$PY" -m disguisednets.reporting attacks --experiment attacks_cpu

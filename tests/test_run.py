@@ -91,6 +91,45 @@ def test_every_mechanism_trains_through_the_entry_point(tiny_cfg, tmp_path, over
     assert r.data.tags["key_fingerprint"] == build_key(cfg, (cfg.dataset.pad_to or 28,) * 2, 10).fingerprint
 
 
+@pytest.mark.slow  # trains
+def test_runs_open_as_model_training_with_their_data_and_model(tiny_cfg, tmp_path):
+    """What the MLflow UI shows: the runs table (experiment kind), the Dataset column (one input per split,
+    named by dataset, disguise, fold and size, with the split's digest), and the Models column: a model
+    that mlflow.pytorch.load_model loads and that predicts on disguised images as the run's network did."""
+    import mlflow
+    import numpy as np
+    import torch
+
+    from disguisednets.gridpoint import STREAM_NOISE, GridPoint
+
+    cfg = tiny_cfg("mechanism=rmt")
+    metrics = run(cfg)
+    client = _store(tmp_path)
+    exp = client.get_experiment_by_name("disguisednets")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    r = client.get_run(metrics["run_id"])
+    inputs = {{t.key: t.value for t in i.tags}["mlflow.data.context"]: i.dataset for i in r.inputs.dataset_inputs}
+    assert sorted(inputs) == ["testing", "training", "validation"]
+    assert inputs["training"].name == "mnist rmt-b7-orthogonal-matrix · fold0 · training (300 images)"
+    assert inputs["testing"].name.endswith("testing (200 images)") and len(inputs["training"].digest) == 16
+    again = run(tiny_cfg("mechanism=rmt", "resume=false"))  # the same data: the same digests
+    assert {i.dataset.digest for i in client.get_run(again["run_id"]).inputs.dataset_inputs} == \
+        {d.digest for d in inputs.values()}
+
+    (model,) = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list",
+                                           filter_string=f"source_run_id = '{r.info.run_id}'")
+    mlflow.set_tracking_uri(client.tracking_uri)
+    loaded = mlflow.pytorch.load_model(model.model_uri)
+    point = GridPoint.build(cfg)
+    _, _, (test_x, test_y) = point.disguised_splits()   # disguised images, disguised classes
+    with torch.no_grad():
+        predicted = loaded(torch.from_numpy(test_x)).argmax(1).numpy()
+    # The run tested the same network on the same images (bf16 where native: a few may flip).
+    assert abs(100 * np.mean(predicted == test_y) - metrics["test_acc"]) <= 2.0
+    example = point.disguise(point.splits.test[0][:4], point.rng(STREAM_NOISE))
+    assert example.dtype == np.float32 and tuple(loaded(torch.from_numpy(example)).shape) == (4, 10)
+
+
 @pytest.mark.slow  # trains or runs a subprocess
 def test_multirun_cli_creates_store_first_and_keeps_keys_out_of_outputs(tmp_path):
     """The real command line: a two-point sweep; Hydra's output folders hold no key material."""

@@ -33,6 +33,7 @@ from Crypto.Cipher import AES
 
 from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.base import BlockMechanism, as_bytes
+from disguisednets.mechanisms.exact import exact_matmul, on_grid
 from disguisednets.mechanisms.noise import apply_noise
 
 __all__ = ["AESECB", "AESCBC", "UNIT_SIZES", "FILTERS", "resize_matrix"]
@@ -173,7 +174,7 @@ class AESECB(BlockMechanism):
         blocks = B.gather_blocks(up, b, perm, block_width=b * r)  # (t, N, b, b·r)
         cipher = self._encrypt_units(blocks.reshape(-1, n, b * b * r // 16, 16), perm)
         enc = B.scatter_blocks(cipher.reshape(-1, n, b, b * r), (h, w * r))
-        down = enc.astype(np.float32) @ resize_matrix(w * r, w, spec["filter"])
+        down = exact_matmul(enc, on_grid(resize_matrix(w * r, w, spec["filter"])))  # the same bytes in any batch
         return np.clip(down, 0, 255, out=down)
 
 

@@ -5,6 +5,9 @@ vec(X_i) times a b²×b² matrix (``mode='flat'``). Kinds: ``orthogonal`` (Haar)
 (random projection, entries N(0, 1/d) for d×d matrices, condition number ≤ 20·d so that restore
 is exact from float32). Optional uniform noise
 Y_i = (X_i + Δ_i) R_i, Δ ~ U(0, level). Output float32.
+
+The same bytes however the batch is split: R_i is applied as its entries rounded to multiples of 2^-24,
+accumulated in float64 and rounded to float32 once (:mod:`disguisednets.mechanisms.exact`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from disguisednets.keys import KeyRandom
 from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.exact import exact_matmul, on_grid
 
 __all__ = ["RMT", "haar_orthogonal", "gaussian_matrices"]
 
@@ -60,6 +64,7 @@ class RMT(BlockMechanism):
 
     name = "rmt"
     noise_kinds = ("none", "uniform")
+    chunk_pixels = 1 << 17  # float64 work arrays of ~1 MB stay in cache (results/bench.md)
 
     @classmethod
     def _settings(cls, spec, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:
@@ -90,16 +95,19 @@ class RMT(BlockMechanism):
         arrays["matrices"] = draw(t, d, rng)
         return arrays
 
-    def _apply(self, blocks: np.ndarray, matrices: np.ndarray, dtype) -> np.ndarray:
+    def __init__(self, key):
+        super().__init__(key)
+        self._matrices = on_grid(key.array("matrices"))  # R_i as applied (see the module's docstring)
+
+    def _rows(self, blocks: np.ndarray) -> np.ndarray:
+        """Block-major (t, N, b, b) → (t, rows, d): the rows each R_i multiplies."""
         t, n, b, _ = blocks.shape
-        rows = (n, b * b) if self.key.spec["mode"] == "flat" else (n * b, b)
-        x = blocks.reshape(t, *rows).astype(dtype, copy=False)
-        return np.matmul(x, matrices.astype(dtype, copy=False)).reshape(t, n, b, b)
+        return blocks.reshape(t, n, b * b) if self.key.spec["mode"] == "flat" else blocks.reshape(t, n * b, b)
 
     def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:
-        return self._apply(blocks, self.key.array("matrices")[positions], np.float32)
+        return exact_matmul(self._rows(blocks), self._matrices[positions]).reshape(blocks.shape)
 
     def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        r = self.key.array("matrices")[positions]
+        r = self._matrices[positions]
         inv = r.transpose(0, 2, 1) if self.key.spec["kind"] == "orthogonal" else np.linalg.inv(r)
-        return self._apply(blocks, inv, np.float64)
+        return np.matmul(self._rows(blocks).astype(np.float64), inv).reshape(blocks.shape)

@@ -1,5 +1,5 @@
-"""The paper's numbers, once (docs/method.md §5): "Image Disguising for Privacy-preserving Deep
-Learning" (Sharma, Xu, Chen), Tables I–II and the trends its Figures 6–10 state in the text."""
+"""The paper's numbers, once (docs/method.md §5): "Image Disguising for Protecting Data and Model
+Confidentiality in Outsourced Deep Learning" (Sharma, Alam, Chen), Tables I–II and the trends its Figures 6–10 state in the text."""
 
 from __future__ import annotations
 
