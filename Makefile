@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock data reproduce figures test test-fast clean-outputs results results-runs results-reports \
+.PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
 	results-forward-fit runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
 
@@ -43,6 +43,67 @@ reproduce: data
 ## figures: CPU-scale Figs 6–10 (one fold), the same as `make results-figures`
 figures: results-figures
 
+RUN    := $(PY) experiments/run.py --multirun
+REPORT := $(PY) -m disguisednets.reporting
+
+## results: re-make everything in results/ at the current code, CPU scale (about 2 h 30 min on 2 cores: results/README.md).
+## Each file names the target below that made it (its provenance line); each target can be re-run alone.
+results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
+	results-forward-fit
+
+## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
+results-runs: runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
+
+runs-table2: data
+	$(RUN) experiment=table2 scale=cpu
+runs-figures: data
+	$(RUN) experiment=fig6 scale.folds=0
+	$(RUN) experiment=fig7 scale.folds=0
+	$(RUN) experiment=fig8 scale.folds=0
+	$(RUN) experiment=fig9 scale.folds=0
+	$(RUN) experiment=fig10 scale.folds=0
+	$(RUN) experiment=fig10_regression scale.folds=0
+runs-theft: data
+	$(RUN) experiment=model_confidentiality
+runs-peers: data
+	$(RUN) experiment=peers
+runs-attacks: data
+	PY=$(PY) bash experiments/attacks_cpu.sh
+runs-row-leak: data
+	$(RUN) tracking.experiment=row_leak mechanism=rmt attack=row_leak noise=none,uniform \
+	  mechanism.kind=orthogonal,gaussian dataset=mnist,fashion dataset.train_size=45000
+
+## results-table2: results/table2.md, gallery.png, gallery_colour.png (CPU scale; `make reproduce` picks the scale)
+results-table2: runs-table2
+	$(REPORT) paper --only table2 gallery --made-by "make results-table2"
+## results-figures: results/fig6.png … fig10.png (one fold)
+results-figures: runs-figures
+	$(REPORT) paper --only fig6 fig7 fig8 fig9 fig10 --made-by "make results-figures"
+## results-theft: results/model_confidentiality.md, .png
+results-theft: runs-theft
+	$(REPORT) theft --results-dir results --made-by "make results-theft"
+## results-peers: results/peers.md
+results-peers: runs-peers
+	$(REPORT) peers --made-by "make results-peers"
+## results-attacks: results/attacks_cpu.md (every attack on its mechanism, MNIST, fold 0)
+results-attacks: runs-attacks
+	$(REPORT) attacks --experiment attacks_cpu --out results/attacks_cpu.md --made-by "make results-attacks"
+## results-row-leak: results/row_leak.md
+results-row-leak: runs-row-leak
+	$(REPORT) attacks --experiment row_leak --out results/row_leak.md --made-by "make results-row-leak"
+## bench: results/bench_mechanisms.md, bench_cpu_training.md, bench_training.md, bench_attacks.md
+bench: data
+	$(PY) experiments/bench_mechanisms.py
+	$(PY) experiments/bench_cpu_training.py
+	$(PY) experiments/bench_training.py
+	$(PY) experiments/bench_attacks.py
+## results-cli: results/cli.md (the data owner's command line on 10,000 PNG files and 60,000 arrays)
+results-cli: data
+	bash experiments/bench_cli.sh
+## results-forward-fit: results/forward_fit_clipping.md, .png
+results-forward-fit: data
+	$(PY) experiments/forward_fit_clipping.py
+
 ## test: every test, the slow ones (training, subprocesses) included
 test: data
 	$(PY) -m pytest -q
@@ -50,6 +111,11 @@ test: data
 ## test-fast: the tests not marked slow (under a minute)
 test-fast: data
 	$(PY) -m pytest -q -m "not slow"
+
+## ui: the MLflow UI on the runs of outputs/ (opens on the table of runs: the address below picks model training)
+ui: install
+	@echo "MLflow UI: open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/outputs/mlflow.db --host 127.0.0.1 --port 5000
 
 clean-outputs:
 	rm -rf outputs

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from disguisednets.runinfo import config_digest, flat_params, git_commit, machine, run_name, setting_name
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "open_store", "prepare_store",
-           "start_run", "mark_dead_runs", "log_data_inputs", "log_trained_model", "EXPERIMENT_KIND",
+           "start_run", "mark_dead_runs", "log_data_inputs", "log_trained_model", "EXPERIMENT_KIND", "UI_URL",
            "flat_params", "git_commit", "config_digest", "find_finished_run", "is_rank_zero", "run_name",
            "setting_name", "machine"]
 
@@ -66,9 +67,12 @@ def open_store(uri: str) -> MlflowClient:
     return MlflowClient(uri)
 
 
-# MLflow's UI opens an experiment by its kind (tag ``mlflow.experimentKind``); without one, MLflow 3 opens
-# ours in its GenAI "Traces" overview ("No data available") instead of the table of runs.
+# MLflow marks an experiment's kind with the tag ``mlflow.experimentKind``; ours are model training. MLflow
+# 3.17's UI, though, opens every experiment in the view of its global "GenAI | Model training" switch (kept
+# in the browser, GenAI by default: the "Traces" overview, "No data available"), so the address to open
+# chooses model training itself (``UI_URL``; the switch then stays there in that browser).
 EXPERIMENT_KIND = "custom_model_development"
+UI_URL = "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 
 
 def prepare_store(cfg: DictConfig) -> str:
@@ -260,6 +264,8 @@ def log_trained_model(model, mean, std, example) -> dict[str, float]:
     t0 = time.perf_counter()
     wrapped = Standardized(model, mean, std).cpu().eval()
     example = np.asarray(example, dtype=np.float32)
-    mlflow.pytorch.log_model(wrapped, name="model", input_example=example,
-                             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
+    with warnings.catch_warnings():  # torch.export's note on buffers it saves once (mean, std): harmless here
+        warnings.filterwarnings("ignore", message="No complete tensor found in the group")
+        mlflow.pytorch.log_model(wrapped, name="model", input_example=example,
+                                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
     return {"model_log_time_s": time.perf_counter() - t0}

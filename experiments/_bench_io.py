@@ -1,30 +1,20 @@
-"""Shared by the benchmark scripts: each owns one marked section of ``results/bench.md`` and
-rewrites only that section, so that the benchmarks can be re-run independently."""
+"""Shared by the benchmark scripts: each writes its own file in ``results/``, opening with its title and its
+provenance line (the command, commit, machine and date: disguisednets.reporting.provenance)."""
 
 from __future__ import annotations
 
-import re
-import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from disguisednets.reporting.provenance import provenance_line  # noqa: E402
 
 
-def write_section(path: str | Path, name: str, lines: list[str]) -> Path:
-    """Replace (or append) the section between ``<!-- name: begin -->`` and ``<!-- name: end -->``."""
-    begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
-    section = "\n".join([begin, *lines, end])
+def write_result(path: str | Path, title: str, lines: list[str], command: str) -> Path:
+    """Write ``results/<name>.md``: ``# title``, the provenance line of ``command``, then ``lines``."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = out.read_text() if out.exists() else "# Benchmarks\n\nEach section names the command that wrote it.\n"
-    if begin in text:
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text)
+    out.write_text("\n".join([f"# {title}", "", provenance_line(command), "", *lines]).rstrip() + "\n")
     return out
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=ROOT).stdout.strip() or "unknown"

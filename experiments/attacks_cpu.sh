@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every attack on its mechanism at CPU scale on MNIST (fold 0), logged to the MLflow experiment
 # `attacks_cpu`. `make results-attacks` runs it, then writes results/attacks_cpu.md from the runs
-# (python -m disguisednets.reporting attacks --experiment attacks_cpu --results-dir results).
+# (python -m disguisednets.reporting attacks --experiment attacks_cpu --out results/attacks_cpu.md).
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_io import ROOT, write_result  # noqa: E402
 from disguisednets.attacks import codebook_attack, regression_attack  # noqa: E402
 from disguisednets.data import load_dataset, pad_to  # noqa: E402
 from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
@@ -43,13 +45,12 @@ def main() -> None:
             regression_attack(known_plain, known, target, mode=settings.get("mode", "matrix"))
         rows.append((label, time.perf_counter() - t0))
         print(f"{label}: {rows[-1][1]:.2f} s", flush=True)
-    lines = ["# Known-pair attacks with all 60,000 training pairs, 10,000 attacked test images", "",
-             "Command: `.venv/bin/python experiments/bench_attacks.py`",
-             f"Machine: {platform.processor() or 'x86_64'}, 2 cores; numpy {np.__version__}. One run each, "
-             "timing the attack alone (building the codebook or fitting, and reconstructing).", "",
+    lines = [f"numpy {np.__version__}, Python {platform.python_version()}. One run each, timing the attack alone "
+             "(building the codebook or fitting, and reconstructing).", "",
              "| attack | seconds |", "|---|---|"] + [f"| {label} | {s:.2f} |" for label, s in rows]
-    out = Path("results/bench_attacks.md")
-    out.write_text("\n".join(lines) + "\n")
+    out = write_result(ROOT / "results" / "bench_attacks.md",
+                       "Known-pair attacks with all 60,000 training pairs, 10,000 attacked test images", lines,
+                       ".venv/bin/python experiments/bench_attacks.py")
     print(f"Written to {out}")
 
 

@@ -6,7 +6,7 @@ the final test accuracy, for 32-bit training as it was and for the chosen settin
 Every variant trains the CPU-scale AlexNet (width 0.25) on the same fold-0 split of MNIST (58,000
 training images, the 10,000 test images) for the same number of epochs, in this one process, one
 after the other. Then ``torch.compile`` is timed apart: its compile time against the steps per
-second it gains. Writes its section of results/bench.md.
+second it gains. Writes results/bench_cpu_training.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
-from _bench_io import commit, write_section  # noqa: E402
+from _bench_io import write_result  # noqa: E402
 
 from disguisednets.models import AlexNet  # noqa: E402
 from disguisednets.tracking import machine  # noqa: E402
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="default: trainer=cpu's max_epochs")
     p.add_argument("--compile-steps", type=int, default=60)
     p.add_argument("--skip-compile", action="store_true")
-    p.add_argument("--out", default=str(ROOT / "results" / "bench.md"))
+    p.add_argument("--out", default=str(ROOT / "results" / "bench_cpu_training.md"))
     args = p.parse_args(argv)
 
     chosen = trainer_cfg()
@@ -131,9 +131,7 @@ def main(argv=None) -> int:
         print(f"{label}: {timer.images / timer.seconds:,.0f} images/s, {total:.0f} s, test acc {100 * acc:.2f}%",
               flush=True)
     lines = [
-        "## CPU training: 32-bit vs the chosen setting",
-        "",
-        f"Command: `.venv/bin/python experiments/bench_cpu_training.py` (commit {commit()}). Machine: {machine()}, "
+        f"Machine: {machine()}, "
         f"bf16 native: {bf16_supported('cpu')}; torch {torch.__version__}, Lightning "
         f"{pl.__version__}, Python {platform.python_version()}.",
         f"Data: MNIST fold 0 of the CPU scale ({len(s.train[0]):,} training images, {len(s.test[0]):,} test "
@@ -161,7 +159,9 @@ def main(argv=None) -> int:
             f"new model; more on a cold compile cache): "
             f"{'worth it' if saved > c['compiled_first_s'] - c['eager_first_s'] else 'not worth it'}.",
         ]
-    out = write_section(args.out, "bench_cpu_training", lines)
+    command = ".venv/bin/python experiments/bench_cpu_training.py" + (f" --epochs {args.epochs}" if args.epochs else "") \
+        + (" --skip-compile" if args.skip_compile else "")
+    out = write_result(args.out, "CPU training: 32-bit vs the chosen setting", lines, command)
     print("\n".join(lines))
     print(f"Written to {out}")
     return 0

@@ -6,7 +6,7 @@ against a bare PyTorch loop on the same model, data, optimizer, batch size and p
 
 Both variants keep the data resident on the device and slice batches from an on-device
 permutation (``TensorLoader``); each runs ``--epochs`` epochs and the last one is timed (the
-first includes warm-up: allocator, cuDNN autotuning). Writes its section into results/bench.md.
+first includes warm-up: allocator, cuDNN autotuning). Writes results/bench_training.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
-from _bench_io import write_section  # noqa: E402
+from _bench_io import write_result  # noqa: E402
 
 from disguisednets.data import load_dataset  # noqa: E402
 from disguisednets.models import AlexNet  # noqa: E402
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=4096)
     p.add_argument("--epochs", type=int, default=2, help="epochs per variant; the last is timed")
     p.add_argument("--repeats", type=int, default=2, help="alternating repeats of both variants; the median is kept")
-    p.add_argument("--out", default=str(ROOT / "results" / "bench.md"))
+    p.add_argument("--out", default=str(ROOT / "results" / "bench_training.md"))
     args = p.parse_args(argv)
 
     tcfg = trainer_config(args.trainer)
@@ -135,11 +135,10 @@ def main(argv=None) -> int:
     lit, bare = float(np.median(results["lightning"])), float(np.median(results["bare"]))
     device = machine()
     fallback = " (trainer=gpu fell back to the CPU: no CUDA device)" if run["fallback"] else ""
+    command = (f"python experiments/bench_training.py --trainer {args.trainer} --width {args.width} "
+               f"--images {args.images}")
     lines = [
-        "## Lightning overhead: one training epoch, Lightning vs a bare PyTorch loop",
-        "",
-        f"Command: `python experiments/bench_training.py --trainer {args.trainer} --width {args.width} "
-        f"--images {args.images}`. Machine: {device}; torch {torch.__version__}, Lightning {pl.__version__}, "
+        f"Machine: {device}; torch {torch.__version__}, Lightning {pl.__version__}, "
         f"Python {platform.python_version()}.",
         f"Settings: AlexNet width {args.width}, {args.images} MNIST images (28 px), batch {tcfg.batch_size}, "
         f"precision {run['precision']}, {run['accelerator']}{fallback}, channels-last {run['channels_last']}; "
@@ -153,7 +152,8 @@ def main(argv=None) -> int:
         f"**Overhead ratio (Lightning / bare): {lit / bare:.3f}.**",
     ]
     print("\n".join(lines))
-    out = write_section(args.out, "bench_training", lines)
+    out = write_result(args.out, "Lightning overhead: one training epoch, Lightning vs a bare PyTorch loop",
+                       lines, command)
     print(f"Written to {out}.")
     return 0
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_io import ROOT, write_result  # noqa: E402
 
 from disguisednets.attacks import linkage_rate, regression_attack, ssim  # noqa: E402
 from disguisednets.data import load_dataset  # noqa: E402
@@ -25,7 +27,12 @@ from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks  # noqa: E402
 
 
-def main(out_dir: Path = Path("results"), m: int = 20, n: int = 2000) -> None:
+from disguisednets.reporting.provenance import record_figure  # noqa: E402
+
+COMMAND = ".venv/bin/python experiments/forward_fit_clipping.py"
+
+
+def main(out_dir: Path = ROOT / "results", m: int = 20, n: int = 2000) -> None:
     from matplotlib.figure import Figure
 
     ds = load_dataset("mnist")
@@ -38,15 +45,14 @@ def main(out_dir: Path = Path("results"), m: int = 20, n: int = 2000) -> None:
     rec = {form: scatter_blocks(regression_attack(gather_blocks(known, 7, perm), gather_blocks(kd, 7),
                                                   gather_blocks(td, 7), form=form), (28, 28), perm)
            for form in ("forward", "inverse")}
-    lines = ["# The forward fit needs clipping", "",
-             f"Made by `.venv/bin/python experiments/forward_fit_clipping.py`: MNIST, RMT b = 7 orthogonal, uniform "
-             f"noise level 100, m = {m} known pairs, the first {n} test images, experiment key seed 0.", "",
+    lines = [f"MNIST, RMT b = 7 orthogonal, uniform noise level 100, m = {m} known pairs, the first {n} test images, "
+             "experiment key seed 0.", "",
              "| regression form | map | largest \\|pixel\\| | linkage (%) | SSIM |", "|---|---|---|---|---|"]
     for form, r in rec.items():
         for name, x in (("raw", r), ("clipped to 0..255", np.clip(r, 0, 255))):
             lines.append(f"| {form} | {name} | {float(np.abs(x).max()):.3g} | {linkage_rate(x, target):.1f} | "
                          f"{ssim(x, target):.3f} |")
-    (out_dir / "forward_fit_clipping.md").write_text("\n".join(lines) + "\n")
+    write_result(out_dir / "forward_fit_clipping.md", "The forward fit needs clipping", lines, COMMAND)
     rows = [("original", target), ("forward, raw\n(min–max scaled)", rec["forward"]),
             ("forward, clipped", np.clip(rec["forward"], 0, 255)), ("inverse, clipped", np.clip(rec["inverse"], 0, 255))]
     k = 8
@@ -62,6 +68,7 @@ def main(out_dir: Path = Path("results"), m: int = 20, n: int = 2000) -> None:
         axes[i, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.suptitle(f"Regression attack on RMT (b = 7, noise level 100), m = {m}", fontsize=9)
     fig.savefig(out_dir / "forward_fit_clipping.png", dpi=110)
+    record_figure(out_dir, out_dir / "forward_fit_clipping.png", COMMAND)
     print("\n".join(lines))
 
 

@@ -8,6 +8,7 @@ from mlflow.tracking import MlflowClient
 from disguisednets.experiment import run
 from disguisednets.gridpoint import build_key
 from disguisednets.reporting import write_paper_report
+from disguisednets.reporting.provenance import PATTERN
 from disguisednets.tracking import config_digest, run_name, setting_name
 from tests.conftest import CONF, compose_config, multirun
 
@@ -103,6 +104,12 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     written = write_paper_report(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}", results, ["table2"])
     assert written == [results / "table2.md"]
     table = (results / "table2.md").read_text()
+    # Its provenance: the report command, and the commit and machine of the runs it reads.
+    line = PATTERN.match(table.split("\n")[2])
+    assert line and line["command"] == "python -m disguisednets.reporting paper"
+    assert line["commit"] == runs[0].data.tags["git_commit"][:12] + (
+        "-dirty-" + runs[0].data.tags["git_commit"].split("-dirty-")[1] if "-dirty-" in runs[0].data.tags["git_commit"]
+        else "") and line["machine"] == runs[0].data.tags["machine"]
     base_acc = by_kind["train"].data.metrics["test_acc"]
     attack = by_kind["regression"].data.metrics["success_rate"]
     row = next(line for line in table.splitlines() if line.startswith("| mnist | ours (1 fold)"))
@@ -122,6 +129,15 @@ def test_two_point_table2_sweep_resumes_and_reports(tmp_path):
     assert report.data.metrics["mnist/rmt_attack/success_rate"] == pytest.approx(attack)
     assert sorted(report.data.tags["runs_used.table2"].split(",")) == sorted(r.info.run_id for r in runs)
 
+    # The attack table as a results file (results/attacks_cpu.md is one), opening with its provenance.
+    from disguisednets.reporting.__main__ import main as report_main
+
+    assert report_main(["attacks", "--experiment", "table2", "--out", str(results / "attacks.md"), "--output-dir",
+                        str(tmp_path / "outputs"), "--made-by", "make results-attacks"]) == 0
+    attacks = (results / "attacks.md").read_text().split("\n")
+    assert attacks[0] == "# table2: attack success" and PATTERN.match(attacks[2])["command"] == "make results-attacks"
+    assert any(ln.startswith("| mnist rmt-b7-orthogonal-matrix uniform-level100 | regression | 20 |") for ln in attacks)
+
 
 @pytest.mark.slow  # trains or runs a subprocess
 def test_figure_from_a_toy_sweep(tmp_path):
@@ -131,6 +147,9 @@ def test_figure_from_a_toy_sweep(tmp_path):
     written = write_paper_report(uri, tmp_path / "results", ["fig10", "fig6"])
     assert written == [tmp_path / "results" / "fig10.png"]
     assert (tmp_path / "results" / "fig10.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme = (tmp_path / "results" / "README.md").read_text()   # the figure's provenance, beside it
+    assert "| `fig10.png` | Provenance: `python -m disguisednets.reporting paper` · commit " in readme
+    assert "fig6.png" not in readme
 
 
 def test_utility_cost_is_paired_by_fold():

@@ -48,7 +48,7 @@ class BlockMechanism:
     channel_aware: ClassVar[bool] = False  # True: chunks arrive as (N, H, W, C), grayscale as C = 1
     relabels: ClassVar[bool] = True        # False: the label map is the identity (the peers publish no label map)
     adaptation_block: ClassVar[int | None] = None  # the network's block-wise adaptation layer, if the scheme has one
-    chunk_pixels: ClassVar[int] = 1 << 20  # pixels per chunk: work arrays stay in cache (see results/bench.md)
+    chunk_pixels: ClassVar[int] = 1 << 20  # pixels per chunk: work arrays stay in cache (see results/bench_mechanisms.md)
 
     def __init__(self, key: DisguiseKey):
         if not isinstance(key, DisguiseKey):

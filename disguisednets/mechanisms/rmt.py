@@ -64,7 +64,7 @@ class RMT(BlockMechanism):
 
     name = "rmt"
     noise_kinds = ("none", "uniform")
-    chunk_pixels = 1 << 17  # float64 work arrays of ~1 MB stay in cache (results/bench.md)
+    chunk_pixels = 1 << 17  # float64 work arrays of ~1 MB stay in cache (results/bench_mechanisms.md)
 
     @classmethod
     def _settings(cls, spec, kind: str = "orthogonal", mode: str = "matrix") -> dict[str, Any]:

@@ -14,9 +14,18 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from disguisednets.reporting.provenance import record_figure, run_commits, run_machines, with_provenance
 from disguisednets.reporting.tables import attack_table, summary_table
 from disguisednets.reporting.write import PAPER_OUTPUTS, write_paper_report
-from disguisednets.tracking import default_uri
+from disguisednets.tracking import UI_URL, default_uri
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    """Where the runs are, and what the results' provenance line names as their command."""
+    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
+    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p.add_argument("--made-by", default=None, help="the command named in the results' provenance line (default: "
+                   "this report command); `make results` names its target")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,33 +33,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("summary", help="accuracy per dataset and mechanism, beside the paper's")
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
-    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
     p.add_argument("--by-run", action="store_true", help="one row per setting instead of per mechanism")
-    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    _store_options(p)
     p = sub.add_parser("attacks", help="success rate of every attack run, with hit rates and errors")
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
-    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
-    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    p.add_argument("--out", default=None, help="write the table here, as a results file with its provenance "
+                   "(e.g. results/attacks_cpu.md), instead of <output-dir>/<experiment>-attacks.md")
+    _store_options(p)
     p = sub.add_parser("theft", help="model confidentiality: theft success per dataset and disguise")
     p.add_argument("--experiment", default="model_confidentiality", help="MLflow experiment name")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
-    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    _store_options(p)
     p = sub.add_parser("peers", help="this paper's mechanisms beside the published alternatives (results/peers.md)")
     p.add_argument("--experiment", default="peers", help="MLflow experiment name")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
-    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    _store_options(p)
     p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
     p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--output-dir", default=os.environ.get("DISGUISEDNETS_OUTPUT", "outputs"))
-    p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or <output-dir>/mlflow.db")
+    _store_options(p)
     args = parser.parse_args(argv)
     uri = default_uri(args.output_dir, args.tracking_uri)
     if args.cmd == "paper":
         command = "python -m disguisednets.reporting paper" + (f" --only {' '.join(args.only)}" if args.only else "")
-        written = write_paper_report(uri, args.results_dir, args.only, command)
+        written = write_paper_report(uri, args.results_dir, args.only, command, args.made_by)
         if not written:
             print("Nothing written: no runs for what was asked.")
             return 1
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if table2 in written:  # the main result, on the terminal too
             print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
-            print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+            print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}, then open {UI_URL}")
         return 0
     if args.cmd in ("peers", "theft"):
         from disguisednets.reporting.runs import load_runs
@@ -76,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(args.results_dir) / "peers.md"
         else:
             from disguisednets.reporting.theft import theft_markdown as markdown
-            out = Path(args.results_dir) / f"{args.experiment}.md"
+            out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown(runs, command))
+        out.write_text(with_provenance(markdown(runs, command), args.made_by or command, run_commits(runs.runs),
+                                       run_machines(runs.runs)))
         print(out.read_text())
         print(f"Written {out}.")
         if args.cmd == "theft":
@@ -87,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             fig = inversion_figure(MlflowClient(uri), runs)
             if fig is not None:
                 fig.savefig(out.with_suffix(".png"), dpi=130)
+                record_figure(out.parent, out.with_suffix(".png"), args.made_by or command, run_commits(runs.runs),
+                              run_machines(runs.runs))
                 print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
@@ -103,12 +112,22 @@ def main(argv: list[str] | None = None) -> int:
                 "Accuracy is measured in the remapped label space on the runs' test images (column 'test images'). "
                 "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
     out = Path(args.output_dir) / f"{args.experiment}-{args.cmd}.md"
+    if args.cmd == "attacks" and args.out:
+        from disguisednets.reporting.runs import load_runs
+
+        runs = load_runs(MlflowClient(uri), args.experiment).runs
+        command = f"python -m disguisednets.reporting attacks --experiment {args.experiment} --out {args.out}"
+        text = with_provenance(text.replace(f"# {args.experiment}: attack success\n",
+                                            f"# {args.experiment}: attack success\n\nMade by `{command}` from the runs "
+                                            f"of MLflow experiment `{args.experiment}` ({len(runs)} runs).\n", 1),
+                               args.made_by or command, run_commits(runs), run_machines(runs))
+        out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
     print(f"Written to {out}.")
     if uri.startswith("sqlite:"):
-        print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}")
+        print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}, then open {UI_URL}")
     return 0
 
 

@@ -71,6 +71,8 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
         hits = f"{mt['hit_rate']:.1f} / {mt['hit_rate_foreground']:.1f}" if "hit_rate" in mt else "—"
         if "permutation_recovered" in mt:
             hits = f"π recovered: {mt['permutation_recovered']:.0f}%"
+        if "rows_found" in mt:  # the row-leak attack: rows of R_i found, and found along the true row
+            hits = f"rows of R_i found / recovered: {mt['rows_found']:.0f} / {mt.get('rows_recovered', float('nan')):.0f}%"
         raw = f"{mt['success_rate_raw']:.1f} / {mt['linkage_rate_raw']:.1f}" if "success_rate_raw" in mt else "—"
         lines.append(f"| {disguise} | {task} | {r.data.params.get('attack.known_pairs', '?')} | "
                      f"{r.data.tags.get('fold')} | {mt['success_rate']:.1f} | {mt['success_rate_paper']:.1f} | "

@@ -11,6 +11,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from disguisednets.reporting.figures import FIGURES
+from disguisednets.reporting.provenance import record_figure, run_commits, run_machines, with_provenance
 from disguisednets.reporting.runs import Runs, load_runs, mean_std
 from disguisednets.reporting.table2 import table2_cells, table2_markdown
 
@@ -60,10 +61,14 @@ def _log_report(client: MlflowClient, run_id: str, path: Path, runs: Runs, cells
 
 
 def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str] | None = None,
-                       command: str = "python -m disguisednets.reporting paper") -> list[Path]:
+                       command: str = "python -m disguisednets.reporting paper", made_by: str | None = None
+                       ) -> list[Path]:
     """Write Table II, Figs 6–10 and the gallery (those in ``only``, default all) from the runs in the
     store into ``results_dir``, and log each to its experiment's "report" run. Outputs without runs
-    are skipped with a note; returns the files written."""
+    are skipped with a note; returns the files written. Each file gets its provenance (the command
+    ``made_by``, default ``command``; the runs' commit and machine): a Markdown file under its title, a
+    figure in ``results_dir``/README.md (:mod:`disguisednets.reporting.provenance`)."""
+    made_by = made_by or command
     client = MlflowClient(uri)
     results = Path(results_dir)
     results.mkdir(parents=True, exist_ok=True)
@@ -73,9 +78,11 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
     if "table2" in only:
         if len(table2):
             path = results / "table2.md"
-            path.write_text(table2_markdown(table2, command))
             cells, used = table2_cells(table2)
-            written.append((path, Runs("table2", [r for r in table2.runs if r.info.run_id in set(used)]), cells))
+            used_runs = [r for r in table2.runs if r.info.run_id in set(used)]
+            path.write_text(with_provenance(table2_markdown(table2, command), made_by, run_commits(used_runs),
+                                            run_machines(used_runs)))
+            written.append((path, Runs("table2", used_runs), cells))
         else:
             print(f"table2: no runs yet; run: {SWEEP_COMMANDS['table2']}")
     for name in (n for n in FIGURES if n in only):
@@ -87,6 +94,7 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
             continue
         path = results / f"{name}.png"
         fig.savefig(path, dpi=130)
+        record_figure(results, path, made_by, run_commits(runs.runs), run_machines(runs.runs))
         written.append((path, runs, {}))
     if "gallery" in only:
         from disguisednets.data import load_dataset
@@ -98,9 +106,11 @@ def write_paper_report(uri: str, results_dir: str | os.PathLike, only: list[str]
             samples[name] = (ds.test_images, ds.test_labels)
         path = results / "gallery.png"
         gallery_figure(samples).savefig(path, dpi=130)
+        record_figure(results, path, made_by)   # drawn from the data and experiment keys, not from runs
         written.append((path, Runs("table2"), {}))
         path = results / "gallery_colour.png"
         colour_gallery_figure(sample_photo()).savefig(path, dpi=130)
+        record_figure(results, path, made_by)
         written.append((path, Runs("table2"), {}))
     for path, runs, cells in written:
         run_id = report_run(client, runs.experiment)
