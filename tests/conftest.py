@@ -48,8 +48,11 @@ def multirun(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
 def shared_examiners(tmp_path_factory):
     """One examiner cache for the whole session (``paths.examiner_dir`` follows the variable), as
     every scale of a real reproduction shares one: the robust examiner of MNIST fold 0, trained
-    with the real recipe (about 100 s on 2 cores), is trained once and scores every attack test."""
-    path = tmp_path_factory.mktemp("examiners")
+    with the real recipe (about 100 s on 2 cores with bf16, several minutes without), is trained once and
+    scores every attack test. ``DISGUISEDNETS_TEST_EXAMINERS`` names a cache to use instead (a developer's
+    ``outputs/examiners``, to re-run a few tests without training them again); CI leaves it unset."""
+    preset = os.environ.get("DISGUISEDNETS_TEST_EXAMINERS")
+    path = Path(preset) if preset else tmp_path_factory.mktemp("examiners")
     old = os.environ.get("DISGUISEDNETS_EXAMINERS")
     os.environ["DISGUISEDNETS_EXAMINERS"] = str(path)
     yield path
