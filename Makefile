@@ -46,7 +46,7 @@ figures: results-figures
 RUN    := $(PY) experiments/run.py --multirun
 REPORT := $(PY) -m disguisednets.reporting
 
-## results: re-make everything in results/ at the current code, CPU scale (about 2 h 30 min on 2 cores: results/README.md).
+## results: re-make everything in results/ at the current code, CPU scale (hours on 2 cores: results/README.md gives the parts).
 ## Each file names the target below that made it (its provenance line); each target can be re-run alone.
 results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
 	results-forward-fit
