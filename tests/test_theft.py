@@ -95,3 +95,8 @@ def test_theft_metrics_through_the_entry_point_and_their_table(tiny_cfg, tmp_pat
     assert f"| {metrics['test_acc']:.1f} | {metrics['theft_direct']:.1f} | — | {metrics['theft_true_disguise']:.1f} |" in row
     assert "| mnist | baseline (no disguise) |" in table
     assert 0 <= metrics["inversion_recognised"] <= 100 and (tmp_path / "results" / "disguisednets.png").is_file()
+    # Both say how they were made: the table under its title, the figure in the results' README.
+    assert table.split("\n")[2].startswith("> Provenance: `python -m disguisednets.reporting theft --experiment "
+                                            "disguisednets` · commit ")
+    assert "| `disguisednets.png` | Provenance: `python -m disguisednets.reporting theft" in \
+        (tmp_path / "results" / "README.md").read_text()

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(args.results_dir) / "peers.md"
         else:
             from disguisednets.reporting.theft import theft_markdown as markdown
-            out = Path(args.out)
+            out = Path(args.results_dir) / f"{args.experiment}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(with_provenance(markdown(runs, command), args.made_by or command, run_commits(runs.runs),
                                        run_machines(runs.runs)))
