@@ -255,14 +255,18 @@ def log_trained_model(model, mean, std, example) -> dict[str, float]:
     pixel scale — (N, H, W) or (N, H, W, C) float32, as the disguise outputs them — and returns the
     logits of the disguised classes (the key's label map; ``disguisednets labels`` maps them back). The
     training standardization is inside the model. ``example``: a few disguised images (what the cloud
-    holds anyway). Loading it needs the ``disguisednets`` package installed. Returns the seconds it took."""
+    holds anyway). MLflow 3.17 saves it as a ``torch.export`` program (``data/model.pt2``), which loads with
+    torch alone. The trained ``model`` itself is left as it was (a copy is moved to the CPU). Returns the
+    seconds it took."""
+    import copy
+
     import mlflow.pytorch
     import torch
 
     from disguisednets.models import Standardized
 
     t0 = time.perf_counter()
-    wrapped = Standardized(model, mean, std).cpu().eval()
+    wrapped = Standardized(copy.deepcopy(model), mean, std).cpu().eval()
     example = np.asarray(example, dtype=np.float32)
     with warnings.catch_warnings():  # torch.export's note on buffers it saves once (mean, std): harmless here
         warnings.filterwarnings("ignore", message="No complete tensor found in the group")
