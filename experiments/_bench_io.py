@@ -9,12 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from disguisednets.reporting.provenance import provenance_line  # noqa: E402
+from disguisednets.reporting.provenance import with_provenance  # noqa: E402
 
 
 def write_result(path: str | Path, title: str, lines: list[str], command: str) -> Path:
     """Write ``results/<name>.md``: ``# title``, the provenance line of ``command``, then ``lines``."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join([f"# {title}", "", provenance_line(command), "", *lines]).rstrip() + "\n")
+    out.write_text(with_provenance("\n".join([f"# {title}", *lines]), command).rstrip() + "\n")
     return out
