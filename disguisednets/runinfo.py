@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["CODE_PATHS", "config_digest", "disguise_name", "flat_params", "git_commit", "machine", "run_name",
+__all__ = ["CODE_PATHS", "code_version", "config_digest", "disguise_name", "flat_params", "git_commit", "machine", "run_name",
            "setting_name", "task_name"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ _NOT_RESULT_TRAINER = ("progress_bar", "num_threads")
 
 
 # What counts as the code of a run: an edit elsewhere (results/, README) is not a new code version,
-# so that the report writing results/ does not stop the next sweep from resuming.
+# so that the report writing results/ — or committing it — does not stop the next sweep from resuming.
 CODE_PATHS = ("disguisednets", "conf", "experiments", "pyproject.toml")
 
 
@@ -49,6 +49,26 @@ def git_commit() -> str:
         from disguisednets import __version__
 
         return f"unknown-{__version__}"
+
+
+@functools.cache
+def code_version(commit: str) -> str:
+    """What a run's ``git_commit`` says about its code: the git tree ids of ``CODE_PATHS`` at that
+    commit, plus its ``-dirty-…`` part. Two commits that differ only outside the code (a results or
+    README commit) give the same version, so a run made before such a commit still counts as a run
+    of the current code. A commit this repository lacks (or no git) is its own version."""
+    sha, sep, dirty = commit.partition("-dirty-")
+    if not sha:
+        return commit
+    try:
+        trees = subprocess.run(["git", "rev-parse", *(f"{sha}:{p}" for p in CODE_PATHS)],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return commit
+    ids = trees.stdout.split()
+    if trees.returncode != 0 or len(ids) != len(CODE_PATHS):
+        return commit
+    return "code-" + hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16] + sep + dirty
 
 
 @functools.cache

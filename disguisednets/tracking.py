@@ -24,7 +24,7 @@ from hydra.experimental.callback import Callback
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from disguisednets.runinfo import config_digest, flat_params, git_commit, machine, run_name, setting_name
+from disguisednets.runinfo import code_version, config_digest, flat_params, git_commit, machine, run_name, setting_name
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "open_store", "prepare_store",
            "start_run", "mark_dead_runs", "log_data_inputs", "log_trained_model", "EXPERIMENT_KIND", "UI_URL",
@@ -118,7 +118,9 @@ def is_rank_zero() -> bool:
 
 def find_finished_run(cfg: DictConfig):
     """The latest finished run of this config and code version in the run's experiment, or None.
-    Runs with a key file (``key.path``) are never matched: the file may have changed."""
+    The code version is :func:`~disguisednets.runinfo.code_version`: a run made before a commit that
+    changed only results or docs still matches. Runs with a key file (``key.path``) are never matched:
+    the file may have changed."""
     if cfg.key.get("path"):
         return None
     client = open_store(tracking_uri(cfg))
@@ -127,10 +129,10 @@ def find_finished_run(cfg: DictConfig):
         return None
     runs = client.search_runs(
         [exp.experiment_id],
-        filter_string=(f"attributes.status = 'FINISHED' and tags.config_digest = '{config_digest(cfg)}' "
-                       f"and tags.git_commit = '{git_commit()}'"),
-        order_by=["attributes.start_time DESC"], max_results=1)
-    return runs[0] if runs else None
+        filter_string=f"attributes.status = 'FINISHED' and tags.config_digest = '{config_digest(cfg)}'",
+        order_by=["attributes.start_time DESC"], max_results=200)
+    current = code_version(git_commit())
+    return next((r for r in runs if code_version(r.data.tags.get("git_commit", "")) == current), None)
 
 
 def _alive(pid: int) -> bool:

@@ -186,3 +186,37 @@ def test_code_version_ignores_results_and_docs_but_not_code(tmp_path):
     assert version() == clean
     (clone / "conf" / "config.yaml").write_text((clone / "conf" / "config.yaml").read_text() + "\n# edited\n")
     assert version().startswith(clean + "-dirty-")
+
+
+def test_a_results_commit_keeps_the_code_version_but_a_code_commit_does_not(tmp_path):
+    """`make results` commits results/; the runs made before that commit are still runs of the current
+    code (find_finished_run resumes them). A commit that changes a config is new code."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+
+    def versions(*commits: str) -> list[str]:
+        code = ("import sys; from disguisednets.runinfo import code_version, git_commit; "
+                "print(git_commit()); print(*(code_version(c) for c in [git_commit(), *sys.argv[1:]]), sep='\\n')")
+        out = subprocess.run([sys.executable, "-c", code, *commits], cwd=clone, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(clone)}, check=True).stdout.split()
+        return out
+
+    before, before_version = versions()
+    (clone / "results").mkdir(exist_ok=True)
+    (clone / "results" / "table2.md").write_text("rewritten by the report\n")
+    subprocess.run([*git, "add", "-A", "results"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "results"], check=True)
+    after, after_version, old_version = versions(before)
+    assert after != before and after_version == old_version == before_version
+    (clone / "conf" / "config.yaml").write_text((clone / "conf" / "config.yaml").read_text() + "\n# edited\n")
+    subprocess.run([*git, "commit", "-q", "-am", "code"], check=True)
+    _, code_version, old_version = versions(before)
+    assert code_version != old_version == before_version
+    _, unknown = versions("0" * 40)[1:]
+    assert unknown == "0" * 40  # a commit the repository lacks matches only itself
