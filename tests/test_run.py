@@ -162,9 +162,9 @@ def test_a_run_leaves_the_next_run_its_own_store(tmp_path, monkeypatch):
         assert client.get_run(run_id).info.status == "FINISHED"
 
 
-def test_code_version_ignores_results_and_docs_but_not_code(tmp_path):
-    """The report rewrites results/ after a sweep; that must not make the code "dirty" (a dirty
-    version would stop the next `make reproduce` from resuming)."""
+def _clone_and_code_versions(tmp_path):
+    """A clone of this repository, and a function that prints, from inside it, ``git_commit()`` then
+    ``code_version`` of that and of each commit given (each in a fresh process: both are cached)."""
     import subprocess
     import sys
 
@@ -173,10 +173,22 @@ def test_code_version_ignores_results_and_docs_but_not_code(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
 
+    def versions(*commits: str) -> list[str]:
+        code = ("import sys; from disguisednets.runinfo import code_version, git_commit; "
+                "print(git_commit()); print(*(code_version(c) for c in [git_commit(), *sys.argv[1:]]), sep='\\n')")
+        return subprocess.run([sys.executable, "-c", code, *commits], cwd=clone, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(clone)}, check=True).stdout.split()
+
+    return clone, versions
+
+
+def test_code_version_ignores_results_and_docs_but_not_code(tmp_path):
+    """The report rewrites results/ after a sweep; that must not make the code "dirty" (a dirty
+    version would stop the next `make reproduce` from resuming)."""
+    clone, versions = _clone_and_code_versions(tmp_path)
+
     def version() -> str:
-        code = "from disguisednets.tracking import git_commit; print(git_commit())"
-        return subprocess.run([sys.executable, "-c", code], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return versions()[0]
 
     clean = version()
     assert "dirty" not in clean and not clean.startswith("unknown")
@@ -192,21 +204,9 @@ def test_a_results_commit_keeps_the_code_version_but_a_code_commit_does_not(tmp_
     """`make results` commits results/; the runs made before that commit are still runs of the current
     code (find_finished_run resumes them). A commit that changes a config is new code."""
     import subprocess
-    import sys
 
-    from tests.conftest import ROOT
-
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    clone, versions = _clone_and_code_versions(tmp_path)
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
-
-    def versions(*commits: str) -> list[str]:
-        code = ("import sys; from disguisednets.runinfo import code_version, git_commit; "
-                "print(git_commit()); print(*(code_version(c) for c in [git_commit(), *sys.argv[1:]]), sep='\\n')")
-        out = subprocess.run([sys.executable, "-c", code, *commits], cwd=clone, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(clone)}, check=True).stdout.split()
-        return out
-
     before, before_version = versions()
     (clone / "results").mkdir(exist_ok=True)
     (clone / "results" / "table2.md").write_text("rewritten by the report\n")
