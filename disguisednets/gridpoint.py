@@ -28,7 +28,7 @@ _KEY_SETTING_NAMES = {"aes_form": "form"}   # mechanism.aes_form in the config i
 _THEFT_MECHANISMS = ("none", "permutation", "rmt", "aes_ecb", "aes_cbc")
 
 # Random streams of a fold (seeded by [seed, stream]): one per use, so that one never shifts another.
-STREAM_SPLITS, STREAM_NOISE, STREAM_ATTACK = 0, 1, 2
+STREAM_SPLITS, STREAM_NOISE, STREAM_ATTACK, STREAM_PERMUTATION = 0, 1, 2, 4  # 3: the theft task's (tasks.theft)
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class GridPoint:
                 for context, split in splits if split is not None and len(split[0])]
 
     def rng(self, stream: int) -> np.random.Generator:
-        """The fold's random stream ``stream`` (``STREAM_NOISE``, ``STREAM_ATTACK``)."""
+        """The fold's random stream ``stream`` (``STREAM_NOISE``, ``STREAM_ATTACK``, ``STREAM_PERMUTATION``)."""
         return np.random.default_rng([self.seed, stream])
 
     def disguise(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -41,6 +41,7 @@ class Attack:
     needs_observed: bool = False
     needs_public: bool = False
     needs_unit: bool = False
+    places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
         view = knowledge.view
@@ -134,16 +135,16 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
-           needs_pairs=True, needs_unit=True),
-    Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True),
+           needs_pairs=True, needs_unit=True, places_blocks=True),
+    Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True, places_blocks=True),
     Attack("frequency", "a", "AES-ECB: each position's most frequent unit is background", _frequency,
-           needs_observed=True, needs_unit=True),
+           needs_observed=True, needs_unit=True, places_blocks=True),
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
-           _covariance, needs_observed=True, needs_public=True),
+           _covariance, needs_observed=True, needs_public=True, places_blocks=True),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
            needs_observed=True, needs_public=True),
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
-           _row_leak, needs_observed=True, needs_public=True),
+           _row_leak, needs_observed=True, needs_public=True, places_blocks=True),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
            known_pair, needs_pairs=True),
     Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "

@@ -15,18 +15,21 @@ __all__ = ["AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacke
 
 @dataclass(frozen=True)
 class AttackerView:
-    """What the attacker knows of the disguise: geometry, unit, mode, and π or not."""
+    """What the attacker knows of the disguise: geometry, unit, mode, the noise setting (public), and π —
+    the true one if handed it (an upper bound), else its own estimate once the attack task has made one."""
 
     image_shape: tuple[int, int]
     block_size: int
     unit: int
     mode: str
-    permutation: np.ndarray      # what the attacker uses: the true π, or the identity if unknown
+    permutation: np.ndarray      # what the attacker uses: the true π, or its estimate (identity until made)
     true_permutation: np.ndarray  # for scoring only
     kind: str = "orthogonal"      # RMT's matrix kind (a public setting)
     true_matrices: np.ndarray | None = None  # RMT's secret matrices, for scoring only
     mechanism: str = "none"       # the scheme (public: Kerckhoffs)
     key: object = None            # the secret key, for scoring only
+    noise: dict | None = None     # the noise setting (public: Kerckhoffs), e.g. {'kind': 'uniform', 'level': 100}
+    knows_permutation: bool = True
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -48,7 +51,8 @@ def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: t
     perm = true if knows_permutation else np.arange(len(true))
     matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
     return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
-                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key)
+                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key,
+                        dict(spec.get("noise") or {"kind": "none"}), knows_permutation)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@
 Known pairs are drawn from the owner's training sample, attacked images are the test sample,
 "observed" data is the disguised training sample the cloud holds, and public images (level (a))
 are training images outside the owner's sample; each attack gets only what it declares
-(:data:`disguisednets.attacks.registry.ATTACKS`). The attacker knows b, the unit and the mode, and π
-unless ``attack.knows_permutation`` is false.
+(:data:`disguisednets.attacks.registry.ATTACKS`). The attacker knows the public settings (b, the unit,
+the mode, the noise), not π: an attack that puts blocks back in place uses π̂, estimated from what its
+threat level grants (:mod:`disguisednets.attacks.permutation_estimate`) — the disguised data the cloud
+holds against public images (and its own known originals), plus, at level (b), the fit of its pairs —
+and logs how much of π it got right. ``attack.knows_permutation=true`` hands it the true π instead: an
+upper bound, labelled as such.
 
 Every reconstruction ends with the attacker's clean-up (:mod:`disguisednets.attacks.cleanup`;
 ``attack.cleanup=false`` scores the raw map) and is scored three ways: success under the robust
@@ -18,7 +22,7 @@ match is any of the k (a private image revealed, if not the encoding's own).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from omegaconf import DictConfig
@@ -27,9 +31,10 @@ from disguisednets.attacks import hit_rates, linkage_rate, mse, ssim, success_ra
 from disguisednets.attacks._units import as_units
 from disguisednets.attacks.cleanup import Cleanup, fit_cleanup, prior_cleanup
 from disguisednets.attacks.examiner import paper_examiner, robust_examiner
+from disguisednets.attacks.permutation_estimate import ESTIMABLE, estimate_permutation, placement_scores
 from disguisednets.attacks.registry import (ATTACKS, Attack, AttackerView, Knowledge, as_picture, attacker_view,
                                            cross_fit)
-from disguisednets.gridpoint import STREAM_ATTACK, GridPoint
+from disguisednets.gridpoint import STREAM_ATTACK, STREAM_PERMUTATION, GridPoint
 from disguisednets.mechanisms.blocks import gather_blocks
 
 __all__ = ["AttackResult", "attack", "score"]
@@ -70,6 +75,32 @@ def _public_images(pool: np.ndarray, size: int | None, name: str) -> np.ndarray:
         raise ValueError(f"The {name} attack asks for {size} public images, but only {len(pool)} training "
                          "images lie outside the owner's sample. Lower attack.public_size or dataset.train_size.")
     return pool[:size]
+
+
+def _estimated_permutation(view: AttackerView, a, point: GridPoint, observed: np.ndarray | None,
+                           known_plain: np.ndarray, known_disguised: np.ndarray,
+                           uses_pairs: bool) -> tuple[AttackerView, str]:
+    """The attacker's view with π̂ in place of π, and what π̂ was estimated from (docs/method.md §4 "Finding π").
+    The cloud holds the disguised training data at both threat levels; the public images it may use are
+    the training images outside the owner's sample and the originals of its known pairs."""
+    if view.mechanism == "none":
+        return view, "the identity (no disguise moves a block)"
+    if view.mechanism not in ESTIMABLE:
+        raise ValueError(f"An attack that puts blocks back needs π, and π is estimated only for {', '.join(ESTIMABLE)}; "
+                         f"the {view.mechanism} scheme's π has its own attack (jigsaw, known_pair). Set "
+                         "attack.knows_permutation=true to hand this attack the true π (an upper bound).")
+    rng = point.rng(STREAM_PERMUTATION)  # its own stream: the attack's draws stay those of a run handed π
+    limit = int(a.get("permutation_images", 20000))
+    train_x = point.splits.train[0]
+    if observed is None or len(observed) > limit:
+        observed = point.disguise(train_x[:limit], rng)
+    pool = point.splits.public if point.splits.public is not None else train_x[:0]
+    public = np.concatenate([pool[:limit], known_plain]) if len(known_plain) else pool[:limit]
+    pihat, used = estimate_permutation(
+        view.mechanism, view.block_size, observed=observed, public=public if len(public) else None,
+        known_plain=known_plain if uses_pairs else None, known_disguised=known_disguised if uses_pairs else None,
+        noise=view.noise, unit=view.unit, kind=view.kind, mode=view.mode, rng=rng)
+    return replace(view, permutation=pihat), f"estimated from {used}"
 
 
 def score(recon: np.ndarray, originals: np.ndarray, labels: np.ndarray, robust, paper,
@@ -122,6 +153,10 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
         target = point.disguise(test_x, rng)
     observed = point.disguise(train_x, rng) if spec.needs_observed else None
     public = _public_images(splits.public, a.get("public_size"), a.name) if spec.needs_public else None
+    estimated = None
+    if spec.places_blocks and not view.knows_permutation:
+        view, estimated = _estimated_permutation(view, a, point, observed, known_plain, known_disguised,
+                                                 spec.needs_pairs)
     knowledge = Knowledge(view, target, known_plain=known_plain if spec.needs_pairs else None,
                           known_disguised=known_disguised if spec.needs_pairs else None, observed=observed,
                           public=public)
@@ -148,6 +183,8 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
                         "cleanup_sigma": cleanup.sigma, "cleanup_threshold": cleanup.threshold})
     if partners is not None:  # the reconstruction matches one of the k private images mixed into its encoding
         metrics["linkage_rate_any"] = linkage_rate(robust.view(recon), robust.view(test_x), candidates=partners)
+    if spec.places_blocks and len(view.true_permutation):
+        metrics.update(placement_scores(view.permutation, view.true_permutation, test_x, view.block_size))
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
     metrics["examiner_calib_worst"] = robust.worst_calibration
     metrics["paper_examiner_calib_worst"] = paper.worst_calibration
@@ -157,6 +194,8 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     tags = {"attack": a.name, "threat_level": spec.threat, "examiner": robust.name, "paper_examiner": paper.name,
             "train_run_id": paper.run_id or "none (trained by an attack run)",
             "cleanup": cleanup.describe() if cleanup is not None else "none (raw map)"}
+    if spec.places_blocks:
+        tags["permutation"] = estimated or "given (the true π: an upper bound)"
     metrics["total_time_s"] = time.perf_counter() - t_start
     return AttackResult(metrics, params={"attack.known_pairs": str(m)}, tags=tags,
                         gallery=(test_x, as_picture(view, target), recon, test_y))
