@@ -17,12 +17,14 @@ import numpy as np
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.frequency import frequency_attack
+from disguisednets.attacks.frequency_rank import frequency_rank_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
 from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.registry import Registry
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
@@ -88,6 +90,16 @@ def _frequency(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(_blocks_to_images(blocks, v), {})
 
 
+def _frequency_rank(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    public = apply_noise(k.public, make_noise_spec(v.noise), np.random.default_rng(int(o.get("seed", 0))))
+    blocks = frequency_rank_attack(gather_blocks(k.observed, v.block_size),
+                                   gather_blocks(public, v.block_size, v.permutation),
+                                   gather_blocks(k.target, v.block_size), unit=v.unit, top=int(o.get("top", 1024)),
+                                   weight=float(o.get("weight", 1.0)))
+    return Reconstruction(_blocks_to_images(blocks, v), {})
+
+
 def _covariance(k: Knowledge, o) -> Reconstruction:
     v = k.view
     blocks = covariance_attack(gather_blocks(k.public, v.block_size, v.permutation),
@@ -139,6 +151,9 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True, places_blocks=True),
     Attack("frequency", "a", "AES-ECB: each position's most frequent unit is background", _frequency,
            needs_observed=True, needs_unit=True, places_blocks=True),
+    Attack("frequency_rank", "a", "AES-ECB: each position's ciphertext units paired with public plaintext units "
+           "by frequency and place in the block", _frequency_rank, needs_observed=True, needs_public=True,
+           needs_unit=True, places_blocks=True),
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
            _covariance, needs_observed=True, needs_public=True, places_blocks=True),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
