@@ -5,6 +5,8 @@ import pytest
 
 from disguisednets.attacks.disguise_estimate import estimate_disguise, known_disguise
 from disguisednets.attacks.theft import assigned_accuracy, class_map, theft_success
+from disguisednets.data import pad_to
+from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms import generate_key, make_mechanism
 from disguisednets.models import build_model
 from disguisednets.training import fit_classifier, predict_classes
@@ -13,7 +15,7 @@ from tests.conftest import TINY, compose_config
 
 @pytest.fixture(scope="module")
 def mnist():
-    from disguisednets.data import load_dataset
+    from disguisednets.data import load_dataset, pad_to
 
     return load_dataset("mnist")
 
@@ -75,7 +77,24 @@ def test_theft_with_the_true_disguise_equals_the_owner_and_a_random_one_is_chanc
                                         mech.disguise(mnist.train_images[:6000], rng=np.random.default_rng(1)),
                                         mnist.train_images[20000:25000])
     assert 0 <= assigned_accuracy(predict(level_a(x)), y, 10) <= 100
-    assert estimate_disguise_level_a("aes_ecb", 8, np.arange(16), x, x) is None
+    assert estimate_disguise_level_a("learnable", 4, np.arange(49), x, x) is None   # no level-(a) estimate
+
+
+def test_aes_level_a_disguise_estimate_writes_most_units_as_the_key_does(mnist):
+    """AES-ECB at level (a): the frequency-rank pairing read plaintext → ciphertext, no pair, π given."""
+    from disguisednets.attacks.disguise_estimate import estimate_disguise_level_a
+
+    train, test = pad_to(mnist.train_images, 32), pad_to(mnist.test_images[:500], 32)
+    mech = make_mechanism(generate_key("aes_ecb", (32, 32), 8, seed=3, unit=2))
+    observed = mech.disguise(train[:10000])
+    estimate = estimate_disguise_level_a("aes_ecb", 8, mech.key.array("permutation"), observed, train[50000:55000],
+                                         unit=2)
+    same = (estimate(test) == mech.disguise(test)).reshape(500, -1, 2).all(-1)      # per 2-pixel unit
+    in_place = scatter_blocks(gather_blocks(test, 8, mech.key.array("permutation")), (32, 32))  # disguised layout
+    background = (in_place.reshape(500, -1, 2) == 0).all(-1)
+    # Measured: every background unit, 18.8% of the other units exactly (a random pairing: ~0.1%).
+    assert same[background].mean() > 0.99 and same[~background].mean() > 0.1, (same[background].mean(),
+                                                                                same[~background].mean())
 
 
 @pytest.mark.slow  # trains or runs a subprocess

@@ -13,13 +13,15 @@ foreground unit at that offset (the frequency attack's silhouette, with grey lev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from disguisednets.attacks._units import as_units, from_units
 from disguisednets.attacks.permutation_estimate import unit_ids
 
-__all__ = ["frequency_rank_attack"]
+__all__ = ["UnitPairing", "frequency_rank_attack", "lookup", "unit_pairings"]
 
 
 def _top_profiles(ids: np.ndarray, top: int):
@@ -37,33 +39,62 @@ def _top_profiles(ids: np.ndarray, top: int):
     return uniq[keep], np.log(counts[keep] / n), hist / counts[keep, None], inverse, row
 
 
+@dataclass(frozen=True)
+class UnitPairing:
+    """One block position's pairing: ``cipher_ids[k]`` (values ``cipher_units[k]``) ↔ ``plain_ids[k]``
+    (values ``plain_units[k]``), and the public mean foreground unit per offset for the rest."""
+
+    cipher_ids: np.ndarray    # (K,) int64
+    cipher_units: np.ndarray  # (K, u) as the cloud sees them
+    plain_ids: np.ndarray     # (K,) int64
+    plain_units: np.ndarray   # (K, u) float32
+    fill: np.ndarray          # (M, u) float32
+
+
+def _first_values(ids: np.ndarray, units: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The unit values (K, u) of the ``wanted`` ids, from (N, M) ids and their (N, M, u) values."""
+    flat = ids.ravel()
+    order = np.argsort(flat, kind="stable")
+    return units.reshape(-1, units.shape[-1])[order[np.searchsorted(flat[order], wanted)]]
+
+
+def unit_pairings(observed_disguised: np.ndarray, public_plain: np.ndarray, *, unit: int, top: int = 1024,
+                  weight: float = 1.0) -> list[UnitPairing]:
+    """Per position, the ``top`` most frequent ciphertext units paired one-to-one with the ``top`` most
+    frequent public plaintext units (blocks (t, N, b, b) and (t, P, b, b), aligned by position)."""
+    observed, public = unit_ids(observed_disguised, unit), unit_ids(public_plain, unit)
+    observed_units, public_units = as_units(observed_disguised, unit), as_units(public_plain, unit).astype(np.float32)
+    pairings = []
+    for j in range(observed.shape[0]):  # per block position (≤ 64), vectorized over units and images
+        c_ids, c_freq, c_dist, _, _ = _top_profiles(observed[j], top)
+        p_ids, p_freq, p_dist, _, _ = _top_profiles(public[j], top)
+        hellinger = np.clip(2 - 2 * np.sqrt(c_dist) @ np.sqrt(p_dist).T, 0, None)
+        rows, cols = linear_sum_assignment(np.abs(c_freq[:, None] - p_freq[None, :]) + weight * hellinger)
+        foreground = public[j] != p_ids[0]                                        # p_ids[0]: the most frequent
+        fill = (public_units[j] * foreground[..., None]).sum(0) / np.maximum(foreground.sum(0), 1)[:, None]
+        pairings.append(UnitPairing(c_ids[rows], _first_values(observed[j], observed_units[j], c_ids[rows]),
+                                    p_ids[cols], _first_values(public[j], public_units[j], p_ids[cols]),
+                                    fill.astype(np.float32)))
+    return pairings
+
+
+def lookup(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``queries`` (any shape) is in ``keys`` (K,), and whether it is there at all."""
+    if not len(keys):
+        return np.zeros(queries.shape, np.int64), np.zeros(queries.shape, bool)
+    sort = np.argsort(keys)
+    pos = np.clip(np.searchsorted(keys[sort], queries), 0, len(keys) - 1)
+    return sort[pos], keys[sort][pos] == queries
+
+
 def frequency_rank_attack(observed_disguised: np.ndarray, public_plain: np.ndarray, target_disguised: np.ndarray,
                           *, unit: int, top: int = 1024, weight: float = 1.0) -> np.ndarray:
     """Disguised blocks (t, N, b, b) the cloud holds, public plain blocks (t, P, b, b) at the original
     positions of the disguised ones, target blocks (t, n, b, b) → reconstructed (t, n, b, b) float32."""
     b = target_disguised.shape[-1]
-    observed, target = unit_ids(observed_disguised, unit), unit_ids(target_disguised, unit)
-    public_ids = unit_ids(public_plain, unit)
-    public_units = as_units(public_plain, unit).astype(np.float32)                # (t, P, M, u)
-    t, n, m = target.shape
-    out = np.empty((t, n, m, unit), np.float32)
-    for j in range(t):  # per block position (≤ 64), vectorized over units and images
-        c_ids, c_freq, c_dist, _, _ = _top_profiles(observed[j], top)
-        p_ids, p_freq, p_dist, p_inverse, _ = _top_profiles(public_ids[j], top)
-        hellinger = np.clip(2 - 2 * np.sqrt(c_dist) @ np.sqrt(p_dist).T, 0, None)
-        rows, cols = linear_sum_assignment(np.abs(c_freq[:, None] - p_freq[None, :]) + weight * hellinger)
-        first = np.zeros(len(p_ids), np.int64)          # where each chosen public unit first occurs
-        flat = public_ids[j].ravel()
-        order = np.argsort(flat, kind="stable")
-        first[:] = order[np.searchsorted(flat[order], p_ids)]
-        plain_of = public_units[j].reshape(-1, unit)[first]                       # (top, u)
-        background = p_ids[np.argmax(p_freq)]
-        foreground = public_ids[j] != background                                  # (P, M)
-        fill = (public_units[j] * foreground[..., None]).sum(0) / np.maximum(foreground.sum(0), 1)[:, None]
-        known = c_ids[rows]
-        sort = np.argsort(known)
-        pos = np.clip(np.searchsorted(known[sort], target[j]), 0, max(len(known) - 1, 0))
-        hit = known[sort][pos] == target[j] if len(known) else np.zeros_like(target[j], bool)
-        mapped = plain_of[cols[sort][pos]]                                        # (n, M, u)
-        out[j] = np.where(hit[..., None], mapped, fill[None])
+    target = unit_ids(target_disguised, unit)
+    out = np.empty((*target.shape, unit), np.float32)
+    for j, pairing in enumerate(unit_pairings(observed_disguised, public_plain, unit=unit, top=top, weight=weight)):
+        where, hit = lookup(pairing.cipher_ids, target[j])
+        out[j] = np.where(hit[..., None], pairing.plain_units[where], pairing.fill[None])
     return from_units(out, b)

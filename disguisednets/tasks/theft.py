@@ -1,7 +1,9 @@
 """The model-theft task (the paper's claim that disguising protects the model too): after the model M
 is trained on a grid point's disguised data, how much of it the cloud can use on plain images
 (:mod:`disguisednets.attacks.theft`): directly, with the true disguise (its best case), and with a
-disguise estimated from m known pairs (level b), classes recovered from those pairs."""
+disguise estimated from m known pairs (level b), classes recovered from those pairs. The cloud's
+estimates put blocks in place by its own π̂ (:mod:`disguisednets.attacks.permutation_estimate`); the
+``*_pi_given`` metrics repeat them with the true π, an upper bound."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from omegaconf import DictConfig
 
 from disguisednets.attacks.disguise_estimate import estimate_disguise, estimate_disguise_level_a, known_disguise
 from disguisednets.attacks.inversion import class_representatives, inverse_estimate
+from disguisednets.attacks.permutation_estimate import ESTIMABLE, estimate_permutation, placement_scores
 from disguisednets.attacks.registry import attacker_view
 from disguisednets.attacks.theft import assigned_accuracy, class_map, theft_success
 from disguisednets.gridpoint import GridPoint
@@ -45,22 +48,45 @@ def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> TheftResult
         out["theft_true_disguise"] = theft_success(
             assigned_accuracy(predict(known_disguise(point.mechanism)(x)), y, n), owner)
         rng = point.rng(STREAM_THEFT)
-        if splits.public is not None and len(splits.public):   # level (a): disguised data + public images
-            level_a = estimate_disguise_level_a(point.key.mechanism, view.block_size, view.permutation,
-                                                point.disguise(train_x, rng), splits.public[:5000], mode=view.mode)
-            if level_a is not None:   # classes by the best assignment: the cloud has no labelled pair
-                out["theft_level_a"] = theft_success(assigned_accuracy(predict(level_a(x)), y, n), owner)
+        mech, b = point.key.mechanism, view.block_size
+        estimable = mech in ESTIMABLE
+        observed = point.disguise(train_x, rng)
+        public = splits.public[:5000] if splits.public is not None and len(splits.public) else None
+
+        def pi_hat(**pairs):
+            """The cloud's π̂ (or the true π where the scheme has its own way to π, or none)."""
+            if not estimable:
+                return view.permutation
+            try:
+                return estimate_permutation(mech, b, observed=observed[:20000], public=public, noise=view.noise,
+                                            unit=view.unit, kind=view.kind, mode=view.mode, rng=rng, **pairs)[0]
+            except ValueError:  # no public images and too few pairs: nothing to estimate from, blocks stay put
+                return np.arange(len(view.permutation))
+
+        if public is not None:   # level (a): disguised data + public images
+            perms = {"": pi_hat(), "_pi_given": view.permutation} if estimable else {"": view.permutation}
+            if estimable:
+                placed = placement_scores(perms[""], view.true_permutation, x, b)
+                out["theft_permutation_recovered"] = placed["permutation_recovered"]
+                out["theft_pixels_placed"] = placed["pixels_placed"]
+            for suffix, perm in perms.items():
+                level_a = estimate_disguise_level_a(mech, b, perm, observed, public, mode=view.mode, unit=view.unit,
+                                                    noise=view.noise, rng=rng)
+                if level_a is not None:   # classes by the best assignment: the cloud has no labelled pair
+                    out[f"theft_level_a{suffix}"] = theft_success(assigned_accuracy(predict(level_a(x)), y, n), owner)
         for m in cfg.theft.known_pairs:
             idx = rng.choice(len(train_x), size=int(m), replace=False)
             pairs, disguised = train_x[idx], point.disguise(train_x[idx], rng)
-            estimate = estimate_disguise(point.key.mechanism, view.block_size, view.permutation, pairs, disguised,
-                                         unit=view.unit, mode=view.mode)
-            stolen = predict(estimate(x))
-            mapping = class_map(predict(estimate(pairs)), train_y[idx], n)   # classes from the cloud's own pairs
-            out[f"theft_m{m}"] = theft_success(assigned_accuracy(stolen, y, n, mapping), owner)
-            out[f"theft_m{m}_best_classes"] = theft_success(assigned_accuracy(stolen, y, n), owner)
-            back = inverse_estimate(point.key.mechanism, view.block_size, view.permutation, pairs, disguised,
-                                    unit=view.unit, mode=view.mode)
+            perms = {"": pi_hat(known_plain=pairs, known_disguised=disguised)}
+            if estimable:
+                perms["_pi_given"] = view.permutation
+            for suffix, perm in perms.items():
+                estimate = estimate_disguise(mech, b, perm, pairs, disguised, unit=view.unit, mode=view.mode)
+                stolen = predict(estimate(x))
+                mapping = class_map(predict(estimate(pairs)), train_y[idx], n)   # classes from the cloud's own pairs
+                out[f"theft_m{m}{suffix}"] = theft_success(assigned_accuracy(stolen, y, n, mapping), owner)
+                out[f"theft_m{m}_best_classes{suffix}"] = theft_success(assigned_accuracy(stolen, y, n), owner)
+            back = inverse_estimate(mech, b, perms[""], pairs, disguised, unit=view.unit, mode=view.mode)
     if not cfg.theft.get("inversion", False):
         return TheftResult(out, None)
     from disguisednets.attacks.examiner import robust_examiner
