@@ -2,8 +2,9 @@
 
 One row per scheme and dataset: the accuracy of the model trained on it and its cost against the
 baseline, the best attack with no known pair (level a) and with m = 20 pairs (level b), each with its
-success under the robust examiner and its linkage rate. "Best" = the highest success among the attacks
-run on that scheme at that level; every attack run is listed below the table.
+success under the robust examiner and its linkage rate; and beside level (a), the best attack handed the
+true block permutation π ("π given": an upper bound, not a threat the cloud poses). "Best" = the highest
+success among the attacks run on that scheme at that level; every attack run is listed below the table.
 """
 
 from __future__ import annotations
@@ -50,12 +51,17 @@ def _setting(run) -> str:
     return ", ".join(parts)
 
 
+def _pi_given(run) -> bool:
+    """An attack that put blocks back by the true π, handed to it (the run's tag says so)."""
+    return run.data.tags.get("permutation", "").startswith("given")
+
+
 def _attack_name(run) -> str:
     t, p = run.data.tags, run.data.params
-    base = name = t.get("attack", "?")
-    if base == "codebook" and p.get("attack.miss_fill"):
+    name = t.get("attack", "?")
+    if name == "codebook" and p.get("attack.miss_fill"):
         name += f" ({p['attack.miss_fill']} fill)"
-    if p.get("attack.knows_permutation") == "True" and base in ("covariance", "frequency", "codebook", "regression"):
+    if _pi_given(run):
         name += ", π given"
     return name
 
@@ -72,11 +78,13 @@ NOTES = ["", "**Reading the table.** *Accuracy*: AlexNet (quarter width) trained
          "code does). *Utility cost* = baseline − accuracy, in points. *Success* = 100 × the robust examiner's "
          "accuracy on the reconstructions / its accuracy on the originals; *linkage* = share of reconstructions "
          "whose own original is the most correlated test original (chance 0.01%). *Level (a)*: the cloud holds the "
-         "disguised data and public same-domain images, and knows the scheme and its settings; \"π given\" marks "
-         "the attacks this paper's harness grants the block permutation (the paper's strong case) — the jigsaw "
-         "and the peers' attacks find it themselves. *m = 20*: 20 original/disguised pairs as well. "
+         "disguised data and public same-domain images, and knows the scheme and its settings, not the key: every "
+         "attack finds the block permutation π itself (docs/method.md §4 \"Finding π\"); *π given* is the same "
+         "attack handed the true π, an upper bound. *m = 20*: 20 original/disguised pairs as well (π again "
+         "estimated, now from the pairs too). "
          "*Key recovered*: the share of block positions at which a random probe image comes back exactly through "
-         "the attack's estimated key. *Linkage to any mixed image* (InstaHide): the reconstruction's best match "
+         "the attack's estimated key; *π* the share of block positions whose place the attack found, and of "
+         "pixels that land in their own place. *Linkage to any mixed image* (InstaHide): the reconstruction's best match "
          "is one of the k images its encoding mixes. The peers' papers report CIFAR-10 (EtC, learnable) or "
          "CIFAR/ImageNet-scale settings with their own networks; no MNIST/Fashion-MNIST number of theirs is set "
          "beside ours (InstaHide's paper has MNIST results, not available to this project offline to quote).", ""]
@@ -89,14 +97,15 @@ def _as_int(text: str) -> int:
 def _row(dataset, mech, name, source, base, trained, attacked) -> str:
     acc = values(trained, "test_acc")
     cost = fmt([b - a for b, a in zip(base, acc)]) if base and acc and mech != "none" else "—"
-    level_a = _best([r for r in attacked if r.data.tags.get("threat_level") == "a"])
-    level_b = _best([r for r in attacked if r.data.tags.get("threat_level") == "b"
+    level_a = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and not _pi_given(r)])
+    given = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and _pi_given(r)])
+    level_b = _best([r for r in attacked if r.data.tags.get("threat_level") == "b" and not _pi_given(r)
                      and r.data.params.get("attack.known_pairs") == "20"])
     if mech == "instahide" and level_b[0] == "—":
         level_b = ("none applies (one-time keys)", "—", "—")
     setting = _setting(trained[0] if trained else attacked[0])
     return (f"| {dataset} | {name} ({source}) | {setting} | {fmt(acc)} | {cost} | {' | '.join(level_a)} | "
-            f"{' | '.join(level_b)} | {REPORTED[mech](dataset)} |")
+            f"{' | '.join(given)} | {' | '.join(level_b)} | {REPORTED[mech](dataset)} |")
 
 
 def _details(dataset, name, attacked) -> list[str]:
@@ -105,7 +114,8 @@ def _details(dataset, name, attacked) -> list[str]:
                                              -r.data.metrics.get("success_rate", 0))):
         m = r.data.metrics
         key = f"{m['key_recovered']:.0f}" if "key_recovered" in m else (
-            f"π {m['permutation_recovered']:.0f}" if "permutation_recovered" in m else "—")
+            f"π {m['permutation_recovered']:.0f} (pixels {m.get('pixels_placed', float('nan')):.0f})"
+            if "permutation_recovered" in m and not _pi_given(r) else "—")
         out.append(f"| {dataset} | {name} ({_setting(r)}) | {_attack_name(r)} | {r.data.tags.get('threat_level')} | "
                    f"{r.data.params.get('attack.known_pairs', '?')} | {fmt(values([r], 'success_rate'))} | "
                    f"{fmt(values([r], 'success_rate_paper'))} | {fmt(values([r], 'linkage_rate'))} | "
@@ -122,8 +132,9 @@ def peers_markdown(runs: Runs, command: str) -> str:
              "of `python experiments/run.py --multirun experiment=peers` (conf/experiment/peers.yaml: CPU scale, "
              "AlexNet at a quarter width, 4 epochs, 45,000 training images, one fold). Accuracies and rates in %.", "",
              "| dataset | scheme | setting | accuracy | utility cost | level (a): best attack | success | linkage "
+             "| level (a), π given (upper bound): best attack | success | linkage "
              "| m = 20: best attack | success | linkage | its paper reports (this dataset) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     detail = ["", "## Every attack run", "",
               "| dataset | scheme | attack | level | m | success (robust) | success (paper-protocol) | linkage | SSIM "
               "| key recovered | linkage to any mixed image |", "|---|---|---|---|---|---|---|---|---|---|---|"]
