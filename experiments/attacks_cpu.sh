@@ -12,11 +12,14 @@ run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,unif
 run mechanism=rmt noise=uniform attack=regression attack.regression_form=forward attack.known_pairs=1,20,1000
 # direct re-identification
 run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
-# level (a): no known pairs
-run mechanism=aes_ecb attack=frequency mechanism.unit=16,2 dataset.train_size=45000
-run mechanism=aes_ecb attack=frequency mechanism.unit=2 noise=salt_and_pepper dataset.train_size=45000  # the Table II AES setting
+# level (a): no known pairs; every attack finds π itself (attack.knows_permutation=false, the default)
+run mechanism=aes_ecb attack=frequency,frequency_rank mechanism.unit=16,2 dataset.train_size=45000
+run mechanism=aes_ecb attack=frequency,frequency_rank mechanism.unit=2 noise=salt_and_pepper dataset.train_size=45000  # the Table II AES setting
 run mechanism=rmt attack=covariance noise=none,uniform dataset.train_size=45000
+# the same level-(a) attacks handed the true π: the upper bound beside them
+run mechanism=aes_ecb attack=frequency,frequency_rank mechanism.unit=2 noise=salt_and_pepper dataset.train_size=45000 attack.knows_permutation=true
+run mechanism=rmt attack=covariance noise=uniform dataset.train_size=45000 attack.knows_permutation=true
 run mechanism=permutation attack=jigsaw dataset.train_size=45000
 run mechanism=rmt attack=row_leak noise=none,uniform mechanism.kind=orthogonal,gaussian dataset.train_size=45000
 # sanity: every attack on undisguised images must (nearly) succeed
-run mechanism=none attack=codebook,regression,frequency,covariance,jigsaw dataset.train_size=45000
+run mechanism=none attack=codebook,regression,frequency,frequency_rank,covariance,jigsaw dataset.train_size=45000

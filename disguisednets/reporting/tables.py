@@ -52,9 +52,9 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
 def attack_table(client: MlflowClient, experiment: str) -> str:
     """One row per attack grid point and fold: success rates, linkage, hit rates, reconstruction error."""
     attacked = _runs(client, experiment).attacked()
-    lines = ["| disguise | attack | known pairs m | fold | success, robust examiner (%) | success, paper-protocol "
-             "examiner (%) | linkage (%) | raw map: success / linkage (%) | hit rate (all / foreground, %) | MSE | "
-             "SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| disguise | attack | known pairs m | fold | π: given, or found (positions / pixels placed, %) | "
+             "success, robust examiner (%) | success, paper-protocol examiner (%) | linkage (%) | raw map: success / "
+             "linkage (%) | hit rate (all / foreground, %) | MSE | SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def parts(r) -> tuple[str, str]:
         task, disguise = r.data.tags["setting"].split(" · ", 1)
@@ -69,13 +69,18 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
         mt = r.data.metrics
         disguise, task = parts(r)
         hits = f"{mt['hit_rate']:.1f} / {mt['hit_rate_foreground']:.1f}" if "hit_rate" in mt else "—"
-        if "permutation_recovered" in mt:
-            hits = f"π recovered: {mt['permutation_recovered']:.0f}%"
+        placed = r.data.tags.get("permutation", "")
+        if placed.startswith("given"):
+            pi = "given (upper bound)"
+        elif "permutation_recovered" in mt:   # found by the attack itself (π̂, or the jigsaw's)
+            pi = f"{mt['permutation_recovered']:.0f} / {mt.get('pixels_placed', float('nan')):.0f}"
+        else:
+            pi = "—"
         if "rows_found" in mt:  # the row-leak attack: rows of R_i found, and found along the true row
             hits = f"rows of R_i found / recovered: {mt['rows_found']:.0f} / {mt.get('rows_recovered', float('nan')):.0f}%"
         raw = f"{mt['success_rate_raw']:.1f} / {mt['linkage_rate_raw']:.1f}" if "success_rate_raw" in mt else "—"
         lines.append(f"| {disguise} | {task} | {r.data.params.get('attack.known_pairs', '?')} | "
-                     f"{r.data.tags.get('fold')} | {mt['success_rate']:.1f} | {mt['success_rate_paper']:.1f} | "
+                     f"{r.data.tags.get('fold')} | {pi} | {mt['success_rate']:.1f} | {mt['success_rate_paper']:.1f} | "
                      f"{mt['linkage_rate']:.1f} | {raw} | {hits} | {mt['mse']:.0f} | {mt['ssim']:.3f} |")
     if attacked:
         r = attacked[0]
