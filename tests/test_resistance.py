@@ -1,0 +1,48 @@
+"""The verdict per setting (results/resistance.md): the least knowledge that clears each bar."""
+
+from types import SimpleNamespace
+
+from disguisednets.reporting.resistance import RUNGS, rung, utility_costs, verdicts
+
+
+def _run(attack, level, m, linkage, success, *, given=False, dataset="mnist", disguise="rmt-b7 noise", kind="attack",
+         fold="0", mechanism="rmt", acc=None):
+    tags = {"kind": kind, "attack": attack, "threat_level": level, "dataset": dataset, "fold": fold,
+            "mechanism": mechanism, "setting": f"{attack} m={m} · {dataset} {disguise}"}
+    if attack in ("covariance", "codebook", "frequency", "regression"):
+        tags["permutation"] = "given (the true π: an upper bound)" if given else "estimated from position statistics"
+    metrics = {"linkage_rate": linkage, "success_rate": success} if acc is None else {"test_acc": acc}
+    return SimpleNamespace(data=SimpleNamespace(tags=tags, params={"attack.known_pairs": str(m)}, metrics=metrics))
+
+
+def test_the_ladder_stops_at_the_first_rung_that_clears_each_bar():
+    runs = [_run("direct", "a", 0, 0.0, 12.0), _run("covariance", "a", 0, 30.0, 80.0),
+            _run("covariance", "a", 0, 97.0, 95.0, given=True),
+            _run("regression", "b", 1, 2.0, 20.0), _run("regression", "b", 5, 100.0, 99.8),
+            _run("regression", "b", 20, 100.0, 99.9), _run("regression", "b", 1000, 100.0, 100.0)]
+    (v,) = verdicts({"x": runs})
+    assert (v.dataset, v.setting) == ("mnist", "rmt-b7 noise")
+    assert v.linkage == ("level (a), π given", "covariance", 97.0)
+    assert v.success == ("level (a), π given", "covariance", 95.0)
+    assert v.best_level_a == 30.0 and v.best_m20 == 100.0
+    # Without the π-given run the first rung that clears both bars is m = 5.
+    (v,) = verdicts({"x": [r for r in runs if r.data.tags.get("permutation", "").startswith("est") or
+                           r.data.tags["attack"] != "covariance"]})
+    assert v.linkage[:2] == ("m = 5", "regression") and v.success[:2] == ("m = 5", "regression")
+
+
+def test_a_setting_that_resists_through_m_20_says_so_and_folds_are_averaged():
+    runs = [_run("codebook", "b", 20, 60.0, 95.0, fold="0"), _run("codebook", "b", 20, 30.0, 80.0, fold="1")]
+    (v,) = verdicts({"x": runs})
+    assert v.linkage is None                                  # mean linkage 45 < 50: not within m = 20
+    assert v.success is None                                  # mean success 87.5 < 90
+    assert rung(_run("codebook", "b", 100, 0, 0)) is None and rung(_run("frequency", "a", 0, 0, 0)) == RUNGS[0]
+
+
+def test_utility_cost_is_against_the_baseline_of_the_same_experiment_and_fold():
+    trains = {"peers": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=99.0),
+                        _run("train", "", 0, 0, 0, kind="train", acc=97.0)],
+              "fig7": [_run("train", "", 0, 0, 0, kind="train", acc=96.0)],
+              "table2": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=99.5)]}
+    costs = utility_costs(trains)
+    assert costs[("mnist", "rmt-b7 noise")] == (2.0 + 3.5) / 2   # peers vs its own baseline, fig7 vs Table II's
