@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", default="peers", help="MLflow experiment name")
     p.add_argument("--results-dir", default="results")
     _store_options(p)
+    p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md) and results/frontier.png")
+    p.add_argument("--results-dir", default="results")
+    _store_options(p)
     p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
     p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
     p.add_argument("--results-dir", default="results")
@@ -65,6 +68,31 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}, then open {UI_URL}")
+        return 0
+    if args.cmd == "resistance":
+        from disguisednets.reporting.resistance import (ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS, frontier_figure,
+                                                        resistance_markdown, utility_costs, verdicts)
+        from disguisednets.reporting.runs import load_runs
+
+        client = MlflowClient(uri)
+        attacks = {e: load_runs(client, e).attacked() for e in ATTACK_EXPERIMENTS}
+        trains = {e: load_runs(client, e).trained() for e in TRAIN_EXPERIMENTS}
+        everything = [r for runs in (*attacks.values(), *trains.values()) for r in runs]
+        found = verdicts(attacks)
+        if not found:
+            print("No attack runs to judge; run the sweeps first (make results-runs).")
+            return 1
+        costs = utility_costs(trains)
+        command = "python -m disguisednets.reporting resistance"
+        out = Path(args.results_dir) / "resistance.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(with_provenance(resistance_markdown(found, costs, command), args.made_by or command,
+                                       run_commits(everything), run_machines(everything)))
+        frontier_figure(found, costs).savefig(out.with_name("frontier.png"), dpi=130)
+        record_figure(out.parent, out.with_name("frontier.png"), args.made_by or command, run_commits(everything),
+                      run_machines(everything))
+        print(out.read_text())
+        print(f"Written {out} and {out.with_name('frontier.png')}.")
         return 0
     if args.cmd in ("peers", "theft"):
         from disguisednets.reporting.runs import load_runs
