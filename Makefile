@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
+	results-forward-fit results-permutation results-resistance runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ REPORT := $(PY) -m disguisednets.reporting
 ## results: re-make everything in results/ at the current code, CPU scale (hours on 2 cores: results/README.md gives the parts).
 ## Each file names the target below that made it (its provenance line); each target can be re-run alone.
 results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit
+	results-forward-fit results-permutation results-resistance
 
 ## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
 results-runs: runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
@@ -103,6 +103,12 @@ results-cli: data
 ## results-forward-fit: results/forward_fit_clipping.md, .png
 results-forward-fit: data
 	$(PY) experiments/forward_fit_clipping.py
+## results-permutation: results/permutation_recovery.md (π found at level (a), every setting of Table II and Figs 6–10)
+results-permutation: data
+	$(PY) experiments/permutation_recovery.py
+## results-resistance: results/resistance.md, frontier.png (the verdict per setting, from the runs of the sweeps above)
+results-resistance: results-runs
+	$(REPORT) resistance --made-by "make results-resistance"
 
 ## test: every test, the slow ones (training, subprocesses) included
 test: data
