@@ -92,8 +92,7 @@ def _estimated_permutation(view: AttackerView, a, point: GridPoint, observed: np
     rng = point.rng(STREAM_PERMUTATION)  # its own stream: the attack's draws stay those of a run handed π
     limit = int(a.get("permutation_images", 20000))
     train_x = point.splits.train[0]
-    if observed is None or len(observed) > limit:
-        observed = point.disguise(train_x[:limit], rng)
+    observed = point.disguise(train_x[:limit], rng) if observed is None else observed[:limit]
     pool = point.splits.public if point.splits.public is not None else train_x[:0]
     public = np.concatenate([pool[:limit], known_plain]) if len(known_plain) else pool[:limit]
     pihat, used = estimate_permutation(
