@@ -103,7 +103,9 @@ def test_theft_metrics_through_the_entry_point_and_their_table(tiny_cfg, tmp_pat
     from disguisednets.reporting.__main__ import main as report_main
 
     metrics = run(tiny_cfg("column=aes_ecb", "theft.enabled=true"))
-    for name in ("theft_direct", "theft_true_disguise", "theft_m1", "theft_m20", "theft_m20_best_classes"):
+    for name in ("theft_direct", "theft_true_disguise", "theft_m1", "theft_m20", "theft_m20_best_classes",
+                 "theft_level_a", "theft_level_a_pi_given", "theft_m20_pi_given", "theft_permutation_recovered",
+                 "theft_pixels_placed"):   # AES-ECB at level (a): the frequency-rank pairing, with π̂ and with π
         assert name in metrics and metrics[name] >= 0, name
     base = run(tiny_cfg("column=baseline", "theft.enabled=true"))
     assert "theft_direct" in base and "theft_m20" not in base   # no key: nothing to estimate
@@ -111,7 +113,8 @@ def test_theft_metrics_through_the_entry_point_and_their_table(tiny_cfg, tmp_pat
                         "--results-dir", str(tmp_path / "results")]) == 0
     table = (tmp_path / "results" / "disguisednets.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| mnist | AES-ECB"))
-    assert f"| {metrics['test_acc']:.1f} | {metrics['theft_direct']:.1f} | — | {metrics['theft_true_disguise']:.1f} |" in row
+    assert (f"| {metrics['test_acc']:.1f} | {metrics['theft_direct']:.1f} | {metrics['theft_level_a']:.1f} | "
+            f"{metrics['theft_true_disguise']:.1f} |") in row
     assert "| mnist | baseline (no disguise) |" in table
     assert 0 <= metrics["inversion_recognised"] <= 100 and (tmp_path / "results" / "disguisednets.png").is_file()
     # Both say how they were made: the table under its title, the figure in the results' README.

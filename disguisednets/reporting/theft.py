@@ -13,7 +13,9 @@ METRICS = (("theft_direct", "M on plain images"), ("theft_level_a", "level (a): 
            ("theft_true_disguise", "through the true disguise"),
            ("theft_m1", "m = 1 pair"), ("theft_m20", "m = 20 pairs"),
            ("theft_m20_best_classes", "m = 20, best class map"),
-           ("inversion_recognised", "inversion: classes recognised"))
+           ("inversion_recognised", "inversion: classes recognised"),
+           ("theft_pixels_placed", "level (a): π̂'s pixels placed"),
+           ("theft_level_a_pi_given", "level (a), π given (upper bound)"), ("theft_m20_pi_given", "m = 20, π given"))
 
 
 def theft_markdown(runs: Runs, command: str) -> str:
@@ -32,12 +34,16 @@ def theft_markdown(runs: Runs, command: str) -> str:
         "the model M it trained for the owner / the owner's accuracy on the disguised test images. Ways: *M on "
         "plain images* (classes matched to the true ones by the best one-to-one assignment — an upper bound for the "
         "cloud, which uses the test labels for it); *level (a)*: M(T̂(x)) with T̂ estimated from the disguised "
-        "training data the cloud holds and 5,000 public images, no pair (RMT: covariance matching; block "
-        "permutation: the jigsaw's π; none for AES), classes by the same assignment; *through the true disguise* (M(T_K(x)), the cloud's best case: "
+        "training data the cloud holds and 5,000 public images, no pair (RMT: covariance matching; AES-ECB: the "
+        "frequency-rank pairing of ciphertext and public plaintext units read plaintext → ciphertext; block "
+        "permutation: the jigsaw's π), its blocks placed by the π̂ the cloud found itself (docs/method.md §4 "
+        "\"Finding π\"; *π̂'s pixels placed*: the share of test pixels it puts in their own place), classes by the "
+        "same assignment; *through the true disguise* (M(T_K(x)), the cloud's best case: "
         "what the model is worth to whoever holds the key); *m pairs*: M(T̂(x)) with T̂ fitted on m known "
         "original/disguised pairs (RMT: forward least squares per block position; AES-ECB: the codebook read "
-        "plaintext → ciphertext, misses → the position's most frequent ciphertext unit; permutation: π itself, "
-        "known to the attacker as in every attack here), classes matched on those m pairs only; *best class map*: "
+        "plaintext → ciphertext, misses → the position's most frequent ciphertext unit; permutation: π itself), "
+        "blocks placed by π̂ from the pairs and the level-(a) statistics, classes matched on those m pairs only; "
+        "*π given*: the same estimates handed the true π, an upper bound; *best class map*: "
         "the same T̂ with the test-label assignment. *Inversion*: one representative per class synthesized "
         "from M by input optimization (maximize the class's logit, L2 penalty), mapped back to plain images "
         "with the inverse estimated from the 20 pairs, and the share of classes the robust examiner recognises "
