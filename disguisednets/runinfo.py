@@ -155,7 +155,8 @@ def disguise_name(cfg: DictConfig) -> str:
 
 
 def task_name(cfg: DictConfig) -> str:
-    """What the run does: 'train', or the attack with its variant and known pairs ('regression-forward m=20')."""
+    """What the run does: 'train', or the attack with its variant and known pairs ('regression-forward m=20',
+    'covariance-pi-given m=0')."""
     attack = cfg.get("attack")
     if attack is None or attack.name == "none":
         return "train"
@@ -166,6 +167,8 @@ def task_name(cfg: DictConfig) -> str:
         parts.append(f"fill-{attack.miss_fill}")
     if attack.get("cleanup", True) is False:
         parts.append("raw")
+    if attack.get("knows_permutation", False):   # handed the true π: the upper bound, not the attack as the cloud runs it
+        parts.append("pi-given")
     m = attack.get("known_pairs")
     return "-".join(parts) + f" m={'all' if m is None else m}"
 
