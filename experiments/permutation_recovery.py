@@ -35,7 +35,7 @@ SETTINGS += [("Fig 6", "aes_ecb", b, None, {"unit": u}) for u in (16, 2) for b i
 SETTINGS += [("Fig 7", "rmt", 7, UNIFORM(level), {"kind": kind}) for kind in ("orthogonal", "gaussian")
              for level in (0, 50, 100)]
 SETTINGS += [("Fig 7", "rmt", b, None, {}) for b in (4, 14)]
-SETTINGS += [("Fig 8", "aes_ecb", 8, None, {"unit": 2, "aes_form": "literal", "filter": "bilinear"})]
+SETTINGS += [("Fig 8", "aes_ecb", 8, None, {"unit": 2, "form": "literal", "filter": "bilinear"})]
 SETTINGS += [("Fig 9", "aes_ecb", 8, SP(rate), {"unit": u}) for u in (16, 2) for rate in (0.01, 0.03, 0.05, 0.1)]
 SETTINGS += [("Fig 10", "rmt", b, None, {}) for b in (2, 28)]
 
