@@ -183,7 +183,9 @@ def test_a_toy_peers_sweep_makes_the_peers_table(tmp_path):
     table = peers_markdown(runs, "test")
     etc = next(line for line in table.splitlines() if line.startswith("| mnist | EtC"))
     cells = [c.strip() for c in etc.strip("|").split("|")]
-    assert cells[2] == "4×4" and cells[8] == "known_pair" and cells[9] == f"{known.data.metrics['success_rate']:.1f}"
+    # columns: dataset, scheme, setting, accuracy, cost, level (a) ×3, level (a) π given ×3, m = 20 ×3, paper
+    assert cells[2] == "4×4" and cells[11] == "known_pair" and cells[12] == f"{known.data.metrics['success_rate']:.1f}"
+    assert cells[8] == "—"      # a peer's attack finds its key itself: no "π given" upper bound
     ih = next(line for line in table.splitlines() if line.startswith("| mnist | InstaHide"))
     cells = [c.strip() for c in ih.strip("|").split("|")]
-    assert cells[5] == "instahide_magnitude" and cells[8] == "none applies (one-time keys)"
+    assert cells[5] == "instahide_magnitude" and cells[11] == "none applies (one-time keys)"
