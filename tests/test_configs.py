@@ -93,3 +93,12 @@ def test_cli_and_configs_offer_what_the_registries_hold():
     assert {compose_config([f"model={m}"]).model.name for m in options("model")} <= set(MODELS.names())
     with pytest.raises(ValueError, match="Unknown attack 'x'; choose one of direct, codebook"):
         ATTACKS["x"]
+
+
+@pytest.mark.parametrize("attack", options("attack"))
+def test_every_attacks_public_images_fit_beside_a_45000_image_owner_sample(attack):
+    """The level-(a) sweeps (attacks_cpu.sh, peers) give the owner 45,000 of MNIST's 60,000 training
+    images; an attack's default public_size must fit in what the validation split leaves beside them."""
+    cfg = compose_config([f"attack={attack}", "dataset=mnist", "dataset.train_size=45000"])
+    left = 60000 - cfg.dataset.val_size - cfg.dataset.train_size
+    assert (cfg.attack.get("public_size") or 0) <= left, (attack, cfg.attack.public_size, left)
