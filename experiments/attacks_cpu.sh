@@ -5,11 +5,14 @@
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }
-# level (b): known pairs
-run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper
-run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear
-run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,uniform mechanism.kind=orthogonal,gaussian
-run mechanism=rmt noise=uniform attack=regression attack.regression_form=forward attack.known_pairs=1,20,1000
+# level (b): known pairs, on top of everything level (a) has: the owner's sample is 45,000 images, so the
+# other 13,000 are the attacker's public images, and π is estimated from them and the pairs together
+# (with pairs alone, m = 1 finds only part of π: results/permutation_recovery.md)
+B="dataset.train_size=45000"
+run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper $B
+run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear $B
+run mechanism=rmt attack=regression attack.known_pairs=1,20,1000 noise=none,uniform mechanism.kind=orthogonal,gaussian $B
+run mechanism=rmt noise=uniform attack=regression attack.regression_form=forward attack.known_pairs=1,20,1000 $B
 # direct re-identification
 run mechanism=none,permutation,rmt,aes_ecb,aes_cbc attack=direct
 # level (a): no known pairs; every attack finds π itself (attack.knows_permutation=false, the default)
