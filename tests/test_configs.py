@@ -1,6 +1,8 @@
 """Every config group option composes, and its mechanism / model instantiates without training."""
 
 import itertools
+import re
+from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
@@ -10,7 +12,7 @@ from disguisednets.mechanisms import get_mechanism
 from disguisednets.models import AlexNet
 from disguisednets.training import ImageClassifier, resolve_device
 from disguisednets.gridpoint import build_key
-from tests.conftest import CONF, compose_config
+from tests.conftest import CONF, ROOT, compose_config
 
 
 def options(group):
@@ -102,3 +104,29 @@ def test_every_attacks_public_images_fit_beside_a_45000_image_owner_sample(attac
     cfg = compose_config([f"attack={attack}", "dataset=mnist", "dataset.train_size=45000"])
     left = 60000 - cfg.dataset.val_size - cfg.dataset.train_size
     assert (cfg.attack.get("public_size") or 0) <= left, (attack, cfg.attack.public_size, left)
+
+
+def _sweep_lines(script: Path) -> list[list[str]]:
+    """The overrides of each ``run`` line of a sweep script, as its ``run`` function passes them."""
+    text = script.read_text()
+    fixed = re.search(r'^run\(\) \{ .*--multirun (.*) "\$@"; \}', text, re.M).group(1).split()
+    variables = dict(re.findall(r'^(\w+)="([^"]*)"$', text, re.M))
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("run "):
+            words = line.split("#")[0].split()[1:]
+            lines.append(fixed + [w for word in words
+                                  for w in (variables[word[1:]].split() if word.startswith("$") else [word])])
+    return lines
+
+
+@pytest.mark.parametrize("overrides", _sweep_lines(ROOT / "experiments" / "attacks_cpu.sh"), ids=" ".join)
+def test_every_line_of_the_attack_sweep_composes_as_a_multirun_does(overrides):
+    """Hydra's multirun first composes the base config (the swept values left out: a swept group
+    keeps its default, e.g. attack=none) with the other overrides, then each job; both must compose,
+    or the sweep stops halfway (it did, on an override of a key that `attack: none` lacks)."""
+    fixed = [o for o in overrides if "," not in o]
+    compose_config(fixed)
+    swept = [[f"{o.split('=', 1)[0]}={v}" for v in o.split("=", 1)[1].split(",")] for o in overrides if "," in o]
+    for job in itertools.product(*swept):
+        compose_config([*fixed, *job])
