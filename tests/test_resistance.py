@@ -46,3 +46,21 @@ def test_utility_cost_is_against_the_baseline_of_the_same_experiment_and_fold():
               "table2": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=99.5)]}
     costs = utility_costs(trains)
     assert costs[("mnist", "rmt-b7 noise")] == (2.0 + 3.5) / 2   # peers vs its own baseline, fig7 vs Table II's
+
+
+def test_the_best_with_pairs_includes_what_level_a_already_gets_but_not_the_pi_given_bound():
+    """A cloud with 20 pairs still holds its public images: its best linkage is at least level (a)'s."""
+    runs = [_run("frequency", "a", 0, 92.0, 98.0), _run("frequency", "a", 0, 99.0, 99.0, given=True),
+            _run("codebook", "b", 20, 62.0, 40.0), _run("codebook", "b", 1000, 97.0, 93.0)]
+    (v,) = verdicts({"x": runs})
+    assert v.best_level_a == 92.0 and v.best_m20 == 92.0     # not 62 (m = 20 alone), not 99 (π given), not 97 (m = 1000)
+    (v,) = verdicts({"x": runs[:2]})
+    assert v.best_m20 is None                                 # no attack run with 20 pairs: no claim about that rung
+
+
+def test_frontier_labels_are_short_and_name_the_setting():
+    from disguisednets.reporting.resistance import short_label
+
+    assert short_label("rmt-b7-orthogonal-matrix uniform-level100") == "RMT b7 orth. +U100"
+    assert short_label("aes_ecb-b8-unit2 salt_and_pepper-rate0.02") == "AES-ECB b8 u2 +s&p 2%"
+    assert short_label("instahide-b1") == "InstaHide" and short_label("etc-b4") == "EtC b4"

@@ -10,12 +10,14 @@ x = its utility cost (baseline − accuracy, points) and y = its best level-(a) 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung", "utility_costs", "verdicts"]
+__all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung", "short_label", "utility_costs",
+           "verdicts"]
 
 RUNGS = ("level (a)", "level (a), π given", "m = 1", "m = 2", "m = 5", "m = 10", "m = 20")
 ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "fig10_regression", "attacks_cpu", "row_leak", "peers")
@@ -64,7 +66,7 @@ class Verdict:
     linkage: tuple[str, str, float] | None = None      # (rung, attack, mean linkage %) or None: not within m = 20
     success: tuple[str, str, float] | None = None
     best_level_a: float | None = None                   # best level-(a) linkage without π, %
-    best_m20: float | None = None                       # best linkage at m = 20, %
+    best_m20: float | None = None                       # best linkage with up to 20 pairs, level (a) included, %
     experiments: set = field(default_factory=set)
 
 
@@ -95,7 +97,11 @@ def verdicts(runs_by_experiment: dict[str, list]) -> list[Verdict]:
                     setattr(v, slot, (step, attack, value))
                     break
         level_a = [d["linkage_rate"] for k, d in means.items() if k[0] == RUNGS[0] and "linkage_rate" in d]
-        m20 = [d["linkage_rate"] for k, d in means.items() if k[0] == "m = 20" and "linkage_rate" in d]
+        # A level-(b) attacker holds everything level (a) holds: its best is over every rung up to m = 20
+        # but the π-given one (an upper bound, not a threat).
+        m20 = [d["linkage_rate"] for k, d in means.items() if k[0] != RUNGS[1] and "linkage_rate" in d]
+        if not any(k[0] == "m = 20" for k in means):
+            m20 = []  # no attack run with 20 pairs: say nothing of that rung
         v.best_level_a = max(level_a) if level_a else None
         v.best_m20 = max(m20) if m20 else None
         out.append(v)
@@ -134,7 +140,7 @@ def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float
              f"{', '.join(f'`{e}`' for e in TRAIN_EXPERIMENTS)}. Rates in %, means over folds.", "",
              "| dataset | setting | utility cost (points) | linkage ≥ 50%: least knowledge (attack, linkage) | "
              "success ≥ 90%: least knowledge (attack, success) | best level-(a) linkage, π found | best linkage, "
-             "m = 20 | from |", "|---|---|---|---|---|---|---|---|"]
+             "≤ 20 pairs | from |", "|---|---|---|---|---|---|---|---|"]
     for v in found:
         cost = costs.get((v.dataset, v.setting))
         lines.append(f"| {v.dataset} | {v.setting} | {'—' if cost is None else f'{cost:.1f}'} | {_step(v.linkage)} | "
@@ -148,37 +154,86 @@ def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float
               "most correlated of all test originals; success: the robust examiner's accuracy on the "
               "reconstructions relative to the originals); *not within m = 20* where no attack run up to 20 pairs "
               "does. A rung with no attack run counts as not clearing: a verdict is only as strong as the attacks "
-              "that were run (the *from* column names their experiments). *Utility cost*: baseline − accuracy of "
+              "that were run (the *from* column names their experiments). *Best linkage, ≤ 20 pairs*: the best of "
+              "every attack up to m = 20, level (a)'s included (a cloud with pairs still has its public images), "
+              "shown where some attack was run with 20 pairs. *Utility cost*: baseline − accuracy of "
               "the model trained on the setting, against the baseline of the same experiment and fold.", ""]
     return "\n".join(lines)
 
 
+_SCHEMES = {"permutation": ("permutation", "tab:purple"), "rmt": ("RMT", "tab:red"), "aes_ecb": ("AES-ECB", "tab:orange"),
+            "aes_cbc": ("AES-CBC", "tab:brown"), "etc": ("EtC", "tab:green"), "learnable": ("learnable", "tab:olive"),
+            "instahide": ("InstaHide", "tab:blue")}
+
+
+def short_label(setting: str) -> str:
+    """A setting's name as the frontier writes it: 'rmt-b7-orthogonal-matrix uniform-level100' → 'RMT b7 orth. +U100'."""
+    scheme, *rest = setting.split("-", 1)
+    parts = [_SCHEMES.get(scheme, (scheme, ""))[0]]
+    text = rest[0] if rest else ""
+    for pattern, name in ((r"\bb(\d+)\b", r"b\1"), (r"unit(\d+)", r"u\1"), (r"orthogonal-matrix", "orth."),
+                          (r"gaussian-matrix", "Gauss."), (r"literal-bilinear", "literal"),
+                          (r"uniform-level(\d+)", r"+U\1"),
+                          (r"salt_and_pepper-rate([\d.]+)", lambda m: f"+s&p {100 * float(m.group(1)):g}%"),
+                          (r"gaussian-sigma(\d+)", r"+N\1")):
+        text = re.sub(pattern, name, text)
+    if scheme == "instahide":
+        text = ""
+    return " ".join(parts + [t for t in re.split(r"[- ]", text) if t])
+
+
+def _spread(ys: list[float], xs: list[float], gap: float, width: float) -> list[float]:
+    """Label heights: each point's own, moved down until no label within ``width`` in x is closer than ``gap``."""
+    placed: list[tuple[float, float]] = []
+    out = [0.0] * len(ys)
+    def taken(i: int, y: float) -> bool:
+        return any(abs(y - py) < gap and abs(xs[i] - px) < width for px, py in placed)
+
+    for i in sorted(range(len(ys)), key=lambda i: (-ys[i], xs[i])):
+        y = ys[i]
+        while taken(i, y):
+            y -= gap
+        if y < 0:  # below the axis: go up from the point instead
+            y = ys[i]
+            while taken(i, y):
+                y += gap
+        placed.append((xs[i], y))
+        out[i] = y
+    return out
+
+
 def frontier_figure(found: list[Verdict], costs: dict[tuple[str, str], float]):
-    """One panel per dataset: each setting with a utility cost at (cost, best level-(a) linkage), and its
-    m = 20 linkage as a second marker joined to it."""
+    """One panel per dataset: each setting with a utility cost at (cost, best level-(a) linkage), its best
+    linkage with up to 20 pairs as a second marker joined to it; colour = scheme, labels spaced apart."""
     from matplotlib.figure import Figure
 
     datasets = sorted({v.dataset for v in found if (v.dataset, v.setting) in costs})
-    fig = Figure(figsize=(6.2 * max(len(datasets), 1), 5.2), layout="constrained")
+    fig = Figure(figsize=(7.5 * max(len(datasets), 1), 6.2), layout="constrained")
     axes = fig.subplots(1, max(len(datasets), 1), squeeze=False)[0]
     for ax, dataset in zip(axes, datasets):
-        for v in found:
-            cost = costs.get((v.dataset, v.setting))
-            if v.dataset != dataset or cost is None:
-                continue
-            a = v.best_level_a if v.best_level_a is not None else np.nan
-            ax.scatter([cost], [a], marker="o", color="tab:red", zorder=3)
+        shown = [v for v in found if v.dataset == dataset and (v.dataset, v.setting) in costs]
+        xs = [costs[(v.dataset, v.setting)] for v in shown]
+        ys = [v.best_level_a if v.best_level_a is not None else v.best_m20 for v in shown]
+        ys = [np.nan if y is None else y for y in ys]
+        right = max(xs, default=1.0) * 1.45 + 1.0
+        heights = _spread([0.0 if np.isnan(y) else y for y in ys], xs, gap=4.5, width=right * 0.3)
+        for v, x, y, ly in zip(shown, xs, ys, heights):
+            colour = _SCHEMES.get(v.setting.split("-", 1)[0], ("", "0.3"))[1]
+            if v.best_level_a is not None:
+                ax.scatter([x], [v.best_level_a], marker="o", s=40, color=colour, zorder=3)
             if v.best_m20 is not None:
-                ax.scatter([cost], [v.best_m20], marker="^", color="tab:blue", zorder=3)
-                ax.plot([cost, cost], [a if np.isfinite(a) else v.best_m20, v.best_m20], color="0.7", lw=0.8)
-            ax.annotate(v.setting, (cost, a if np.isfinite(a) else v.best_m20 or 0), fontsize=6, rotation=30,
-                        xytext=(3, 4), textcoords="offset points")
+                ax.scatter([x], [v.best_m20], marker="^", s=40, facecolors="none", edgecolors=colour, zorder=3)
+                if v.best_level_a is not None:
+                    ax.plot([x, x], [v.best_level_a, v.best_m20], color=colour, lw=0.8, alpha=0.5)
+            if not np.isnan(y):
+                ax.annotate(short_label(v.setting), (x, y), xytext=(x + right * 0.07, ly), fontsize=7, color=colour,
+                            va="center", arrowprops=dict(arrowstyle="-", color="0.75", lw=0.5))
         ax.set(title=dataset, xlabel="utility cost (points of accuracy lost)",
-               ylabel="linkage: test images re-identified (%)", ylim=(-3, 103))
-        ax.set_xlim(left=0)
+               ylabel="linkage: test images re-identified (%)", ylim=(-3, 103), xlim=(0, right))
         ax.axhline(LINKAGE_BAR, color="0.6", ls=":", lw=0.8)
-    axes[0].scatter([], [], marker="o", color="tab:red", label="level (a): π found by the attacker, no pair")
-    axes[0].scatter([], [], marker="^", color="tab:blue", label="m = 20 known pairs")
+    axes[0].scatter([], [], marker="o", color="0.3", label="level (a): no pair, π found by the attacker")
+    axes[0].scatter([], [], marker="^", facecolors="none", edgecolors="0.3",
+                    label="best with up to 20 known pairs (level (a)'s attacks included)")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle("Privacy–utility frontier: lower and to the left is better for the data owner")
     return fig
