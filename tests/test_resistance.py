@@ -64,3 +64,17 @@ def test_frontier_labels_are_short_and_name_the_setting():
     assert short_label("rmt-b7-orthogonal-matrix uniform-level100") == "RMT b7 orth. +U100"
     assert short_label("aes_ecb-b8-unit2 salt_and_pepper-rate0.02") == "AES-ECB b8 u2 +s&p 2%"
     assert short_label("instahide-b1") == "InstaHide" and short_label("etc-b4") == "EtC b4"
+
+
+def test_frontier_draws_one_panel_per_dataset_with_a_point_per_costed_setting():
+    from disguisednets.reporting.resistance import frontier_figure
+
+    runs = [_run("covariance", "a", 0, 97.0, 95.0), _run("regression", "b", 20, 100.0, 99.0),
+            _run("frequency", "a", 0, 51.0, 93.0, dataset="fashion", disguise="aes_ecb-b8-unit2")]
+    costs = {("mnist", "rmt-b7 noise"): 1.9, ("fashion", "aes_ecb-b8-unit2"): 18.0}
+    fig = frontier_figure(verdicts({"x": runs}), costs)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["fashion", "mnist"]
+    offsets = [c.get_offsets().tolist() for c in panels[1].collections if len(c.get_offsets())]
+    assert [[1.9, 97.0]] in offsets and [[1.9, 100.0]] in offsets   # level (a), and the best with ≤ 20 pairs
+    assert [t.get_text() for t in panels[0].texts] == ["AES-ECB b8 u2"]
