@@ -114,8 +114,8 @@ def _details(dataset, name, attacked) -> list[str]:
                                              -r.data.metrics.get("success_rate", 0))):
         m = r.data.metrics
         key = f"{m['key_recovered']:.0f}" if "key_recovered" in m else (
-            f"π {m['permutation_recovered']:.0f} (pixels {m.get('pixels_placed', float('nan')):.0f})"
-            if "permutation_recovered" in m and not _pi_given(r) else "—")
+            f"π {m['permutation_recovered']:.0f}" + (f" (pixels {m['pixels_placed']:.0f})" if "pixels_placed" in m else "")
+            if "permutation_recovered" in m and not _pi_given(r) else "—")  # the jigsaw logs no pixel share
         out.append(f"| {dataset} | {name} ({_setting(r)}) | {_attack_name(r)} | {r.data.tags.get('threat_level')} | "
                    f"{r.data.params.get('attack.known_pairs', '?')} | {fmt(values([r], 'success_rate'))} | "
                    f"{fmt(values([r], 'success_rate_paper'))} | {fmt(values([r], 'linkage_rate'))} | "

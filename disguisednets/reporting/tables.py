@@ -73,7 +73,7 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
         if placed.startswith("given"):
             pi = "given (upper bound)"
         elif "permutation_recovered" in mt:   # found by the attack itself (π̂, or the jigsaw's)
-            pi = f"{mt['permutation_recovered']:.0f} / {mt.get('pixels_placed', float('nan')):.0f}"
+            pi = f"{mt['permutation_recovered']:.0f}" + (f" / {mt['pixels_placed']:.0f}" if "pixels_placed" in mt else "")
         else:
             pi = "—"
         if "rows_found" in mt:  # the row-leak attack: rows of R_i found, and found along the true row
