@@ -29,6 +29,8 @@ def pi_given(run) -> bool:
     """The attack put blocks back by the true π handed to it (tag ``permutation``; runs made before
     the tag existed say it by ``attack.knows_permutation``)."""
     tag = run.data.tags.get("permutation")
+    if run.data.tags.get("mechanism") == "none":
+        return False  # no disguise: there is no π to hand over (older runs tagged it "given")
     if tag is not None:
         return tag.startswith("given")
     return run.data.params.get("attack.knows_permutation") == "True" and \

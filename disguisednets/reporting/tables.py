@@ -70,7 +70,9 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
         disguise, task = parts(r)
         hits = f"{mt['hit_rate']:.1f} / {mt['hit_rate_foreground']:.1f}" if "hit_rate" in mt else "—"
         placed = r.data.tags.get("permutation", "")
-        if placed.startswith("given"):
+        if r.data.tags.get("mechanism") == "none" or placed.startswith("none"):
+            pi = "— (no disguise)"   # runs before the tag said so carry "given" on undisguised images
+        elif placed.startswith("given"):
             pi = "given (upper bound)"
         elif "permutation_recovered" in mt:   # found by the attack itself (π̂, or the jigsaw's)
             pi = f"{mt['permutation_recovered']:.0f}" + (f" / {mt['pixels_placed']:.0f}" if "pixels_placed" in mt else "")

@@ -194,7 +194,8 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
             "train_run_id": paper.run_id or "none (trained by an attack run)",
             "cleanup": cleanup.describe() if cleanup is not None else "none (raw map)"}
     if spec.places_blocks:
-        tags["permutation"] = estimated or "given (the true π: an upper bound)"
+        tags["permutation"] = ("none (no disguise moves a block)" if view.mechanism == "none" else
+                               estimated or "given (the true π: an upper bound)")
     metrics["total_time_s"] = time.perf_counter() - t_start
     return AttackResult(metrics, params={"attack.known_pairs": str(m)}, tags=tags,
                         gallery=(test_x, as_picture(view, target), recon, test_y))
