@@ -69,9 +69,10 @@ def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> TheftResult
                 placed = placement_scores(perms[""], view.true_permutation, x, b)
                 out["theft_permutation_recovered"] = placed["permutation_recovered"]
                 out["theft_pixels_placed"] = placed["pixels_placed"]
+            draws = int(rng.integers(2 ** 63))  # π̂ and π given get the same noise draws: they differ only by π
             for suffix, perm in perms.items():
                 level_a = estimate_disguise_level_a(mech, b, perm, observed, public, mode=view.mode, unit=view.unit,
-                                                    noise=view.noise, rng=rng)
+                                                    noise=view.noise, rng=np.random.default_rng(draws))
                 if level_a is not None:   # classes by the best assignment: the cloud has no labelled pair
                     out[f"theft_level_a{suffix}"] = theft_success(assigned_accuracy(predict(level_a(x)), y, n), owner)
         for m in cfg.theft.known_pairs:
