@@ -7,7 +7,7 @@ PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=attacks_cpu trainer.progress_bar=false "$@"; }
 # level (b): known pairs, on top of everything level (a) has: the owner's sample is 45,000 images, so the
 # other 13,000 are the attacker's public images, and π is estimated from them and the pairs together
-# (with pairs alone, m = 1 finds only part of π: results/permutation_recovery.md)
+# (with pairs alone, one pair finds only part of π: docs/method.md §4, threat model)
 B="dataset.train_size=45000"
 run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=16,2 noise=none,salt_and_pepper $B
 run mechanism=aes_ecb attack=codebook attack.known_pairs=1,20,1000 mechanism.unit=2 mechanism.aes_form=literal mechanism.filter=bilinear $B

@@ -188,6 +188,7 @@ def _spread(ys: list[float], xs: list[float], gap: float, width: float) -> list[
     """Label heights: each point's own, moved down until no label within ``width`` in x is closer than ``gap``."""
     placed: list[tuple[float, float]] = []
     out = [0.0] * len(ys)
+
     def taken(i: int, y: float) -> bool:
         return any(abs(y - py) < gap and abs(xs[i] - px) < width for px, py in placed)
 
