@@ -10,7 +10,7 @@ success among the attacks run on that scheme at that level; every attack run is 
 from __future__ import annotations
 
 from disguisednets.reporting.paper import PAPER_TABLE2
-from disguisednets.reporting.runs import Runs, fmt, values
+from disguisednets.reporting.runs import Runs, fmt, pi_given, values
 
 __all__ = ["SCHEMES", "peers_markdown"]
 
@@ -51,17 +51,12 @@ def _setting(run) -> str:
     return ", ".join(parts)
 
 
-def _pi_given(run) -> bool:
-    """An attack that put blocks back by the true π, handed to it (the run's tag says so)."""
-    return run.data.tags.get("permutation", "").startswith("given")
-
-
 def _attack_name(run) -> str:
     t, p = run.data.tags, run.data.params
     name = t.get("attack", "?")
     if name == "codebook" and p.get("attack.miss_fill"):
         name += f" ({p['attack.miss_fill']} fill)"
-    if _pi_given(run):
+    if pi_given(run):
         name += ", π given"
     return name
 
@@ -97,9 +92,9 @@ def _as_int(text: str) -> int:
 def _row(dataset, mech, name, source, base, trained, attacked) -> str:
     acc = values(trained, "test_acc")
     cost = fmt([b - a for b, a in zip(base, acc)]) if base and acc and mech != "none" else "—"
-    level_a = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and not _pi_given(r)])
-    given = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and _pi_given(r)])
-    level_b = _best([r for r in attacked if r.data.tags.get("threat_level") == "b" and not _pi_given(r)
+    level_a = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and not pi_given(r)])
+    given = _best([r for r in attacked if r.data.tags.get("threat_level") == "a" and pi_given(r)])
+    level_b = _best([r for r in attacked if r.data.tags.get("threat_level") == "b" and not pi_given(r)
                      and r.data.params.get("attack.known_pairs") == "20"])
     if mech == "instahide" and level_b[0] == "—":
         level_b = ("none applies (one-time keys)", "—", "—")
@@ -115,7 +110,7 @@ def _details(dataset, name, attacked) -> list[str]:
         m = r.data.metrics
         key = f"{m['key_recovered']:.0f}" if "key_recovered" in m else (
             f"π {m['permutation_recovered']:.0f}" + (f" (pixels {m['pixels_placed']:.0f})" if "pixels_placed" in m else "")
-            if "permutation_recovered" in m and not _pi_given(r) else "—")  # the jigsaw logs no pixel share
+            if "permutation_recovered" in m and not pi_given(r) else "—")  # the jigsaw logs no pixel share
         out.append(f"| {dataset} | {name} ({_setting(r)}) | {_attack_name(r)} | {r.data.tags.get('threat_level')} | "
                    f"{r.data.params.get('attack.known_pairs', '?')} | {fmt(values([r], 'success_rate'))} | "
                    f"{fmt(values([r], 'success_rate_paper'))} | {fmt(values([r], 'linkage_rate'))} | "

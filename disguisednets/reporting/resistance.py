@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from disguisednets.reporting.runs import pi_given
+
 __all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung", "short_label", "utility_costs",
            "verdicts"]
 
@@ -23,18 +25,6 @@ RUNGS = ("level (a)", "level (a), π given", "m = 1", "m = 2", "m = 5", "m = 10"
 ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "fig10_regression", "attacks_cpu", "row_leak", "peers")
 TRAIN_EXPERIMENTS = ("table2", "fig6", "fig7", "fig9", "peers")
 LINKAGE_BAR, SUCCESS_BAR = 50.0, 90.0
-
-
-def pi_given(run) -> bool:
-    """The attack put blocks back by the true π handed to it (tag ``permutation``; runs made before
-    the tag existed say it by ``attack.knows_permutation``)."""
-    tag = run.data.tags.get("permutation")
-    if run.data.tags.get("mechanism") == "none":
-        return False  # no disguise: there is no π to hand over (older runs tagged it "given")
-    if tag is not None:
-        return tag.startswith("given")
-    return run.data.params.get("attack.knows_permutation") == "True" and \
-        run.data.tags.get("attack") in ("codebook", "regression", "frequency", "covariance", "row_leak")
 
 
 def rung(run) -> str | None:

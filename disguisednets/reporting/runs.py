@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-__all__ = ["Runs", "load_runs", "values", "mean_std", "fmt", "folds"]
+__all__ = ["Runs", "load_runs", "pi_given", "values", "mean_std", "fmt", "folds"]
 
 
 @dataclass
@@ -50,6 +50,19 @@ def load_runs(client: MlflowClient, experiment: str) -> Runs:
         if r.data.tags.get("kind") in ("train", "attack"):
             latest.setdefault((r.data.tags.get("setting"), r.data.tags.get("fold")), r)
     return Runs(experiment, list(latest.values()))
+
+
+def pi_given(run) -> bool:
+    """The attack put blocks back by the true π handed to it: the upper bound, not the attack as the cloud
+    runs it (tag ``permutation``; runs made before the tag existed say it by ``attack.knows_permutation``).
+    Never on undisguised images: there is no π to hand over (older runs tagged those "given")."""
+    if run.data.tags.get("mechanism") == "none":
+        return False
+    tag = run.data.tags.get("permutation")
+    if tag is not None:
+        return tag.startswith("given")
+    return run.data.params.get("attack.knows_permutation") == "True" and \
+        run.data.tags.get("attack") in ("codebook", "regression", "frequency", "covariance", "row_leak")
 
 
 def values(runs: Iterable, metric: str) -> list[float]:

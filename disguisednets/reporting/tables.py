@@ -7,7 +7,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from disguisednets.reporting.paper import PAPER_TABLE2
-from disguisednets.reporting.runs import Runs, fmt, load_runs
+from disguisednets.reporting.runs import Runs, fmt, load_runs, pi_given
 
 __all__ = ["LABELS", "attack_table", "summary_table"]
 
@@ -69,10 +69,9 @@ def attack_table(client: MlflowClient, experiment: str) -> str:
         mt = r.data.metrics
         disguise, task = parts(r)
         hits = f"{mt['hit_rate']:.1f} / {mt['hit_rate_foreground']:.1f}" if "hit_rate" in mt else "—"
-        placed = r.data.tags.get("permutation", "")
-        if r.data.tags.get("mechanism") == "none" or placed.startswith("none"):
-            pi = "— (no disguise)"   # runs before the tag said so carry "given" on undisguised images
-        elif placed.startswith("given"):
+        if r.data.tags.get("mechanism") == "none":
+            pi = "— (no disguise)"
+        elif pi_given(r):
             pi = "given (upper bound)"
         elif "permutation_recovered" in mt:   # found by the attack itself (π̂, or the jigsaw's)
             pi = f"{mt['permutation_recovered']:.0f}" + (f" / {mt['pixels_placed']:.0f}" if "pixels_placed" in mt else "")
