@@ -16,6 +16,7 @@ import numpy as np
 
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
+from disguisednets.attacks.dp_denoise import dp_denoise_attack
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.frequency_rank import frequency_rank_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
@@ -25,6 +26,7 @@ from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
+from disguisednets.mechanisms.pixelization import laplace_scale
 from disguisednets.registry import Registry
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
@@ -108,6 +110,16 @@ def _covariance(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(_blocks_to_images(blocks, v), {})
 
 
+def _dp_denoise(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mechanism != "dp_pixelization":
+        raise ValueError(f"The dp_denoise attack inverts DP pixelization (mechanism=dp_pixelization); got {v.mechanism}.")
+    spec = v.key.spec  # b, ε and m: public settings (the scheme has no secret)
+    scale = laplace_scale(spec["block_size"], spec["epsilon"], spec["m"])
+    rng = np.random.default_rng(int(o.get("seed", 0)))
+    return Reconstruction(dp_denoise_attack(k.public, k.target, v.block_size, scale, rng), {})
+
+
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
@@ -164,6 +176,8 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            known_pair, needs_pairs=True),
     Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "
            "data's statistics and public images", nibble_statistics, needs_observed=True, needs_public=True),
+    Attack("dp_denoise", "a", "DP pixelization: the least-squares linear estimate of an image from its noisy cells, "
+           "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
            instahide_magnitude),
 )))

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aes-form", choices=FORMS, help="aes_ecb: unit form (exact)")
     p.add_argument("--filter", choices=FILTERS, help="aes_ecb literal form: Pillow resize filter (box)")
     p.add_argument("--iv", choices=IV_MODES, help="aes_cbc: IV (per_position)")
+    p.add_argument("--epsilon", type=float, help="dp_pixelization: the privacy budget ε, or inf for none (1)")
+    p.add_argument("--neighbour-pixels", type=int,
+                   help="dp_pixelization: m, the pixels in which neighbouring images may differ (16)")
     p.add_argument("--noise", choices=NOISE_KINDS, default="none")
     p.add_argument("--noise-level", type=float, default=100.0, help="uniform noise level, pixel scale (100)")
     p.add_argument("--noise-rate", type=float, default=0.02, help="salt-and-pepper rate p (0.02)")

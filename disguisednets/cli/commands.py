@@ -19,7 +19,8 @@ from disguisednets.mechanisms import generate_key, load_key
 __all__ = ["cmd_disguise", "cmd_export", "cmd_inspect", "cmd_keygen", "cmd_labels", "cmd_restore"]
 
 # keygen option → the key setting it gives (--aes-form is the AES key's "form")
-_SETTINGS = {"kind": "kind", "mode": "mode", "unit": "unit", "aes_form": "form", "filter": "filter", "iv": "iv"}
+_SETTINGS = {"kind": "kind", "mode": "mode", "unit": "unit", "aes_form": "form", "filter": "filter", "iv": "iv",
+             "neighbour_pixels": "m"}
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -96,6 +97,8 @@ def cmd_keygen(args) -> int:
         value = getattr(args, option)
         if value is not None:
             settings[name] = value
+    if args.epsilon is not None:  # dp_pixelization: 'inf' is ε = ∞ (pixelization alone), None in the key
+        settings["epsilon"] = None if args.epsilon == float("inf") else args.epsilon
     noise = {"kind": args.noise}
     if args.noise == "uniform":
         noise["level"] = args.noise_level

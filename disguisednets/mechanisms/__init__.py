@@ -6,10 +6,12 @@ from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation, NoDi
 from disguisednets.mechanisms.etc import BlockScrambling
 from disguisednets.mechanisms.instahide import InstaHide
 from disguisednets.mechanisms.learnable import LearnableEncryption
+from disguisednets.mechanisms.pixelization import DPPixelization
 from disguisednets.mechanisms.registry import (MECHANISMS, generate_key, get_mechanism, load_key, make_mechanism,
                                                validate_key_arrays)
 from disguisednets.mechanisms.rmt import RMT
 
-__all__ = ["MECHANISMS", "AESCBC", "AESECB", "BlockMechanism", "BlockPermutation", "BlockScrambling", "InstaHide",
+__all__ = ["MECHANISMS", "AESCBC", "AESECB", "BlockMechanism", "BlockPermutation", "BlockScrambling", "DPPixelization",
+           "InstaHide",
            "LearnableEncryption", "NoDisguise", "RMT",
            "generate_key", "get_mechanism", "load_key", "make_mechanism", "validate_key_arrays"]

@@ -20,6 +20,7 @@ from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation
 from disguisednets.mechanisms.etc import BlockScrambling
 from disguisednets.mechanisms.instahide import InstaHide
 from disguisednets.mechanisms.learnable import LearnableEncryption
+from disguisednets.mechanisms.pixelization import DPPixelization
 from disguisednets.mechanisms.rmt import RMT
 from disguisednets.registry import Registry
 
@@ -27,7 +28,7 @@ __all__ = ["MECHANISMS", "get_mechanism", "make_mechanism", "validate_key_arrays
 
 MECHANISMS: Registry[type[BlockMechanism]] = Registry(
     "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC, BlockScrambling,
-                                              LearnableEncryption, InstaHide)))
+                                              LearnableEncryption, InstaHide, DPPixelization)))
 
 
 def get_mechanism(name: str) -> type[BlockMechanism]:
