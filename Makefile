@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
+	results-forward-fit results-permutation results-resistance results-instahide-curve runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ REPORT := $(PY) -m disguisednets.reporting
 ## results: re-make everything in results/ at the current code, CPU scale (hours on 2 cores: results/README.md gives the parts).
 ## Each file names the target below that made it (its provenance line); each target can be re-run alone.
 results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance
+	results-forward-fit results-permutation results-resistance results-instahide-curve
 
 ## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
 results-runs: runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
@@ -106,6 +106,11 @@ results-forward-fit: data
 ## results-permutation: results/permutation_recovery.md (π found at level (a), every setting of Table II and Figs 6–10)
 results-permutation: data
 	$(PY) experiments/permutation_recovery.py
+## results-instahide-curve: results/instahide_curve.md, .png (InstaHide as its reference trains it, ~45 min)
+results-instahide-curve: data
+	$(RUN) experiment=instahide_curve
+	$(RUN) experiment=instahide_curve dataset=fashion model=alexnet_cpu mechanism.fresh_encodings=false
+	$(REPORT) instahide-curve --made-by "make results-instahide-curve"
 ## results-resistance: results/resistance.md, frontier.png (the verdict per setting, from the runs of the sweeps above)
 results-resistance: results-runs
 	$(REPORT) resistance --made-by "make results-resistance"

@@ -21,7 +21,7 @@ from disguisednets.mechanisms import NoDisguise, generate_key, get_mechanism, lo
 __all__ = ["DataInput", "GridPoint", "Splits", "build_key", "check_settings", "key_settings", "load_splits"]
 
 # Config keys of a mechanism that are not key settings, and config names of key settings.
-_NOT_KEY_SETTINGS = ("name", "block_size", "pad_to")
+_NOT_KEY_SETTINGS = ("name", "block_size", "pad_to", "fresh_encodings")  # fresh_encodings: how InstaHide trains
 _KEY_SETTING_NAMES = {"aes_form": "form"}   # mechanism.aes_form in the config is the AES key's "form"
 
 # Mechanisms whose disguise the model-theft task can estimate (disguisednets/attacks/disguise_estimate.py).
@@ -29,6 +29,7 @@ _THEFT_MECHANISMS = ("none", "permutation", "rmt", "aes_ecb", "aes_cbc")
 
 # Random streams of a fold (seeded by [seed, stream]): one per use, so that one never shifts another.
 STREAM_SPLITS, STREAM_NOISE, STREAM_ATTACK, STREAM_PERMUTATION = 0, 1, 2, 4  # 3: the theft task's (tasks.theft)
+STREAM_EPOCHS = 5  # InstaHide's fresh encodings, epoch after epoch
 
 
 @dataclass(frozen=True)
@@ -150,13 +151,15 @@ class GridPoint:
     key: DisguiseKey | None
     mechanism: object
     seed: int
+    fresh_encodings: bool = False  # InstaHide: a new set of encodings every epoch, as its reference trains
 
     @classmethod
     def build(cls, cfg: DictConfig) -> "GridPoint":
         check_settings(cfg)
         splits = load_splits(cfg)
         key = build_key(cfg, splits.image_shape, splits.n_classes)
-        return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed))
+        return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed),
+                   bool(cfg.mechanism.get("fresh_encodings", False)))
 
     def data_inputs(self, public: bool = False) -> list[DataInput]:
         """The point's splits as :class:`DataInput` records (``public``: the public images too)."""
@@ -192,3 +195,20 @@ class GridPoint:
         train = one(s.train)
         val = one(s.val) if s.val is not None else None
         return train, val, one(s.test)
+
+    def train_encodings(self):
+        """For a mechanism that mixes labels and trains on ``fresh_encodings`` (InstaHide as its reference
+        code trains: new partners, coefficients and signs every epoch): a callable epoch → (encodings,
+        mixed labels) of the training split, drawn from the fold's epoch stream (epoch 0 is
+        :meth:`disguised_splits`' set); else None."""
+        mech = self.mechanism
+        if not (self.fresh_encodings and getattr(mech, "mixes_labels", False)):
+            return None
+        train = self.splits.train
+
+        def encode(epoch: int):
+            if epoch == 0:
+                return self.disguised_splits()[0]
+            encoded, soft, _ = mech.encode(*train, np.random.default_rng([self.seed, STREAM_EPOCHS, epoch]))
+            return encoded, soft
+        return encode

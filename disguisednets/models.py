@@ -1,4 +1,5 @@
-"""AlexNet adapted to 28/32 px grayscale images (docs/method.md §3).
+"""AlexNet adapted to 28/32 px grayscale images (docs/method.md §3), and the CIFAR-style ResNet-18 that
+InstaHide's reference code trains (docs/method.md §6).
 
 Five conv layers and three fully connected layers with ReLU, max-pooling and dropout, as in
 AlexNet (Krizhevsky et al.), with kernels and strides sized for small images. ``width`` scales
@@ -15,7 +16,7 @@ from torch import nn
 
 from disguisednets.registry import Registry
 
-__all__ = ["MODELS", "AlexNet", "BlockAdaptation", "Standardized", "build_model"]
+__all__ = ["MODELS", "AlexNet", "BlockAdaptation", "ResNet18", "Standardized", "build_model"]
 
 
 class AlexNet(nn.Module):
@@ -42,6 +43,43 @@ class AlexNet(nn.Module):
             nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, num_classes),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut = (nn.Sequential() if stride == 1 and c_in == c_out else
+                         nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """The CIFAR-style ResNet-18 of InstaHide's reference code (``models/resnet.py`` there): a 3×3 stem at
+    stride 1, four stages of two basic blocks (64·w, 128·w, 256·w, 512·w channels; stride 2 from the
+    second), global average pooling and one linear layer. ``width`` scales the channels (1.0: theirs);
+    ``dropout`` is accepted for a common interface and unused, as there."""
+
+    def __init__(self, image_size: int = 28, in_channels: int = 1, num_classes: int = 10, width: float = 1.0,
+                 dropout: float = 0.0):
+        super().__init__()
+        if not width > 0:
+            raise ValueError(f"ResNet18 width must be positive; got {width!r}.")
+        c = [max(1, round(k * width)) for k in (64, 128, 256, 512)]
+        layers = [nn.Conv2d(in_channels, c[0], 3, 1, 1, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU(inplace=True)]
+        c_in = c[0]
+        for i, c_out in enumerate(c):
+            layers += [_BasicBlock(c_in, c_out, 1 if i == 0 else 2), _BasicBlock(c_out, c_out, 1)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -99,4 +137,4 @@ def build_model(model_cfg, image_size: int, num_classes: int, seed: int | None =
                dropout=model_cfg.dropout)
 
 
-MODELS: Registry[type[nn.Module]] = Registry("model", [("alexnet", AlexNet)])
+MODELS: Registry[type[nn.Module]] = Registry("model", [("alexnet", AlexNet), ("resnet18", ResNet18)])

@@ -151,6 +151,10 @@ def disguise_name(cfg: DictConfig) -> str:
             parts.append(f"literal-{mech.filter}")
         if mech.get("iv") == "random":
             parts.append("random-iv")
+        if mech.name == "dp_pixelization":
+            parts.append(f"eps{mech.epsilon:g}" if mech.epsilon is not None else "eps-inf")
+        if mech.get("fresh_encodings") is False:
+            parts.append("one-set")
     return " ".join(p for p in (cfg.dataset.name, "-".join(parts), _noise_name(cfg.noise)) if p)
 
 
@@ -159,7 +163,8 @@ def task_name(cfg: DictConfig) -> str:
     'covariance-pi-given m=0')."""
     attack = cfg.get("attack")
     if attack is None or attack.name == "none":
-        return "train"
+        model = cfg.get("model")
+        return "train" if model is None or model.name == "alexnet" else f"train-{model.name}-w{model.width:g}"
     parts = [attack.name]
     if attack.get("regression_form", "inverse") != "inverse":
         parts.append(attack.regression_form)

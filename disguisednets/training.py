@@ -96,11 +96,14 @@ class DisguisedDataModule(pl.LightningDataModule):
 
     def __init__(self, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
                  test: tuple[np.ndarray, np.ndarray], batch_size: int = 128, eval_batch_size: int = 1024,
-                 device: str | torch.device = "cpu", seed: int = 0):
+                 device: str | torch.device = "cpu", seed: int = 0, train_epoch=None, standardize: bool = True):
         super().__init__()
+        self.train_epoch = train_epoch  # epoch → a fresh training split (InstaHide's fresh encodings), or None
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.device_ = torch.device(device)
-        self.mean, self.std = standardization(train[0])
+        # standardize=False: the images come normalized by their scheme (InstaHide, as its reference code feeds them)
+        self.mean, self.std = (standardization(train[0]) if standardize else
+                               (np.zeros(np.shape(train[0])[1:], np.float32), np.asarray(1.0, np.float32)))
         self._splits = {"train": train, "val": val, "test": test}
         self._tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -121,9 +124,14 @@ class DisguisedDataModule(pl.LightningDataModule):
                                                        device=self.device_))
 
     def train_dataloader(self) -> TensorLoader:
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        if self.train_epoch is not None and epoch > 0:  # with reload_dataloaders_every_n_epochs=1: every epoch
+            images, labels = self.train_epoch(epoch)
+            self._tensors["train"] = (self.to_tensor(images),
+                                      torch.as_tensor(np.array(labels, np.float32), device=self.device_))
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
-        return TensorLoader(*self._tensors["train"], self.batch_size, shuffle=True, drop_last=True, seed=self.seed,
-                            rank=rank, world_size=world)
+        return TensorLoader(*self._tensors["train"], self.batch_size, shuffle=True, drop_last=True,
+                            seed=self.seed + epoch, rank=rank, world_size=world)
 
     def val_dataloader(self):
         return TensorLoader(*self._tensors["val"], self.eval_batch_size) if "val" in self._tensors else []
@@ -216,12 +224,16 @@ def resolve_device(trainer_cfg) -> dict:
 
 
 def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int,
-                   callbacks: list | None = None, augment=None) -> tuple[ImageClassifier, DisguisedDataModule, float]:
+                   callbacks: list | None = None, augment=None,
+                   train_epoch=None, standardize: bool = True) -> tuple[ImageClassifier, DisguisedDataModule, float]:
     """Train ``model`` on in-memory (images, labels) splits with the ``trainer/`` settings; return the
     module, the data module (for its standardization) and the test accuracy (0..1).
 
     ``augment``: a callable on (N, 1, H, W) training batches on the 0..255 scale (e.g.
-    :class:`disguisednets.augment.PersonInvariances`), applied before standardization."""
+    :class:`disguisednets.augment.PersonInvariances`), applied before standardization. ``train_epoch``:
+    epoch → a fresh training split (images, labels) for every epoch after the first (InstaHide's fresh
+    encodings), standardized with the first split's statistics. ``standardize=False``: the splits are
+    used as they come (a scheme that normalizes its images itself)."""
     settings = trainer_cfg
     pl.seed_everything(int(seed), workers=False, verbose=False)
     run = resolve_device(settings)
@@ -233,7 +245,7 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
         model = model.to(memory_format=torch.channels_last)  # NHWC convolutions for tensor cores
     data = DisguisedDataModule(train, val, test, batch_size=settings.batch_size,
                                eval_batch_size=settings.eval_batch_size,
-                               device=device, seed=int(seed))
+                               device=device, seed=int(seed), train_epoch=train_epoch, standardize=standardize)
     if augment is not None:
         std, raw_augment = float(data.std), augment
 
@@ -250,6 +262,7 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
         strategy=run["strategy"], max_epochs=settings.max_epochs,
         logger=False, enable_checkpointing=False, enable_progress_bar=bool(settings.progress_bar),
         enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks or [], **limits,
+        reload_dataloaders_every_n_epochs=1 if train_epoch is not None else 0,
     )
     trainer.fit(module, datamodule=data)
     test_acc = float(trainer.test(module, datamodule=data, verbose=False)[0]["test_acc"])

@@ -113,6 +113,46 @@ def test_instahide_encoding_is_a_signed_mixture_of_k_private_images_with_mixed_l
                                (mix * 80 + 30)[np.abs(mix * 80 + 30) > 60], atol=1e-3)
 
 
+def test_instahide_trains_on_fresh_encodings_every_epoch_with_mixed_labels_and_as_they_come(tiny_cfg):
+    """As the reference code trains (``train_inside.py``: ``generate_sample`` every epoch): new partners,
+    coefficients and signs each epoch, labels mixed with the same coefficients, and the network takes
+    the normalized encodings as they are (no second standardization)."""
+    from disguisednets.gridpoint import GridPoint
+    from disguisednets.models import AlexNet
+    from disguisednets.training import fit_classifier
+
+    cfg = tiny_cfg("mechanism=instahide", "trainer.max_epochs=3", "trainer.precision=32-true")
+    assert cfg.mechanism.fresh_encodings
+    point = GridPoint.build(cfg)
+    encode = point.train_encodings()
+    (e0, y0), (e1, y1), (e2, y2) = encode(0), encode(1), encode(2)
+    x, labels = point.splits.train
+    assert not np.allclose(np.abs(e0), np.abs(e1)) and not np.allclose(np.abs(e1), np.abs(e2))
+    np.testing.assert_allclose(np.abs(e1), np.abs(encode(1)[0]))   # an epoch's set is reproducible
+    for soft in (y0, y1, y2):
+        np.testing.assert_allclose(soft.sum(1), 1, atol=1e-6)
+        assert 1 <= (soft > 0).sum(1).min() and (soft > 0).sum(1).max() <= 4   # up to k classes mixed
+    # the mixed label weights the labels of the encoding's own image and its partners by their coefficients
+    key_mech = point.mechanism
+    e, soft, secrets = key_mech.encode(x, labels, np.random.default_rng(0))
+    expect = np.zeros_like(soft)
+    for j in range(4):
+        np.add.at(expect, (np.arange(len(x)), labels[secrets["partners"][:, j]]), secrets["coefficients"][:, j])
+    np.testing.assert_allclose(soft, expect, atol=1e-6)
+    assert GridPoint.build(tiny_cfg("mechanism=instahide", "mechanism.fresh_encodings=false")).train_encodings() is None
+
+    calls = []
+
+    def recorded(epoch):
+        calls.append(epoch)
+        return encode(epoch)
+    train, val, test = point.disguised_splits()
+    _, data, _ = fit_classifier(cfg.trainer, AlexNet(28, width=0.125), train, val, test, seed=0,
+                                train_epoch=recorded, standardize=False)
+    assert calls == [1, 2]                         # epochs 1 and 2 train on new sets; epoch 0 on the first
+    assert float(data.std) == 1 and not data.mean.any()
+
+
 def test_instahide_settings_are_checked():
     with pytest.raises(ValueError, match="block_size must be 1"):
         generate_key("instahide", (8, 8), 4)

@@ -220,3 +220,19 @@ def test_a_results_commit_keeps_the_code_version_but_a_code_commit_does_not(tmp_
     assert code_version != old_version == before_version
     _, unknown = versions("0" * 40)[1:]
     assert unknown == "0" * 40  # a commit the repository lacks matches only itself
+
+
+def test_instahide_learning_curves_are_logged_per_epoch_and_reported(tiny_cfg, tmp_path):
+    """InstaHide trained on fresh encodings (and on one set), AlexNet and the reference's ResNet-18: the
+    curve report reads each run's per-epoch validation accuracy back from MLflow, table and figure."""
+    for overrides in (["model=resnet18_cpu", "model.width=0.125"], ["mechanism.fresh_encodings=false"]):
+        run(tiny_cfg("mechanism=instahide", "trainer.max_epochs=2", "tracking.experiment=instahide_curve",
+                     "tracking.log_model=false", *overrides))
+    results = tmp_path / "results"
+    assert report_main(["instahide-curve", "--output-dir", str(tmp_path / "outputs"),
+                        "--results-dir", str(results)]) == 0
+    text = (results / "instahide_curve.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| mnist |")]
+    assert len(rows) == 2 and any("resnet18 w0.125, fresh every epoch | 2 |" in r for r in rows)
+    assert any("alexnet w0.125, one set | 2 |" in r for r in rows)
+    assert (results / "instahide_curve.png").stat().st_size > 10_000

@@ -15,8 +15,9 @@ Test images are used in the clear, normalized alike, as in the reference code.
 
 InstaHide's secrets are one-time: the partners, coefficients and masks of every encoding are drawn
 fresh (from ``rng``) and never kept, so there is no ``restore``; the key holds the settings only (and an
-identity label map: the scheme publishes none). The reference code draws new encodings every epoch;
-the grid point draws one set (the cloud then sees each private image in k encodings, not k·epochs).
+identity label map: the scheme publishes none). The reference code draws new encodings every epoch, and
+so does training here with ``mechanism.fresh_encodings`` (the default; the cloud then sees each private
+image in about k encodings per epoch); the network takes the normalized encodings as they are.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class InstaHide(BlockMechanism):
     name = "instahide"
     relabels = False
     mixes_labels = True   # the grid point encodes the training split with its labels (``encode``)
+    normalizes = True     # its images come normalized: the network takes them as they are, as the reference's does
 
     @classmethod
     def _settings(cls, spec, k: int = 4, cap: float = 0.65, mean: float = 127.5, std: float = 127.5) -> dict[str, Any]:

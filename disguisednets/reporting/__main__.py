@@ -4,6 +4,7 @@
     python -m disguisednets.reporting summary --experiment table2  # accuracy per dataset and mechanism
     python -m disguisednets.reporting attacks --experiment fig8    # one row per attack run
     python -m disguisednets.reporting peers                       # results/peers.md: the peers side by side
+    python -m disguisednets.reporting instahide-curve             # results/instahide_curve.md, .png
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md) and results/frontier.png")
     p.add_argument("--results-dir", default="results")
     _store_options(p)
+    p = sub.add_parser("instahide-curve", help="InstaHide's learning curves (results/instahide_curve.md, .png)")
+    p.add_argument("--experiment", default="instahide_curve", help="MLflow experiment name")
+    p.add_argument("--results-dir", default="results")
+    _store_options(p)
     p = sub.add_parser("paper", help="Table II, Figs 6–10 and the gallery into results/ (and MLflow)")
     p.add_argument("--only", nargs="+", choices=PAPER_OUTPUTS, help="default: all that have runs")
     p.add_argument("--results-dir", default="results")
@@ -68,6 +73,27 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + table2.read_text().split("\n## The examiners")[0])
         if uri.startswith("sqlite:"):
             print(f"Browse the runs: .venv/bin/mlflow ui --backend-store-uri {uri}, then open {UI_URL}")
+        return 0
+    if args.cmd == "instahide-curve":
+        from disguisednets.reporting.instahide_curve import curve_figure, curve_markdown, curves
+        from disguisednets.reporting.runs import load_runs
+
+        client = MlflowClient(uri)
+        runs = load_runs(client, args.experiment)
+        found = curves(client, runs)
+        if not found:
+            print(f"No trainings in MLflow experiment {args.experiment!r}; run: python experiments/run.py --multirun "
+                  "experiment=instahide_curve")
+            return 1
+        command = "python -m disguisednets.reporting instahide-curve"
+        out = Path(args.results_dir) / "instahide_curve.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(with_provenance(curve_markdown(found, command), args.made_by or command,
+                                       run_commits(runs.runs), run_machines(runs.runs)))
+        curve_figure(found).savefig(out.with_suffix(".png"), dpi=130)
+        record_figure(out.parent, out.with_suffix(".png"), args.made_by or command, run_commits(runs.runs),
+                      run_machines(runs.runs))
+        print(out.read_text())
         return 0
     if args.cmd == "resistance":
         from disguisednets.reporting.resistance import (ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS, frontier_figure,

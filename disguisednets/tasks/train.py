@@ -40,7 +40,8 @@ def train(point: GridPoint, cfg: DictConfig, callbacks: list | None = None) -> T
                         in_channels=images.shape[3] if images.ndim == 4 else 1,
                         adaptation_block=getattr(point.mechanism, "adaptation_block", None))
     module, data, test_acc = fit_classifier(trainer, model, train_split, val_split, test_split, seed=point.seed,
-                                            callbacks=callbacks)
+                                            callbacks=callbacks, train_epoch=point.train_encodings(),
+                                            standardize=not getattr(point.mechanism, "normalizes", False))
     info = module.device_info
     tags = {"device": "cpu (fallback: no CUDA device)" if info["fallback"] else str(module.device),
             "precision": info["precision"]}  # what ran (trainer.precision may say auto)
