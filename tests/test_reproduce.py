@@ -167,8 +167,8 @@ def test_utility_cost_is_paired_by_fold():
 
 @pytest.mark.slow  # trains or runs a subprocess
 def test_a_toy_peers_sweep_makes_the_peers_table(tmp_path):
-    """The peers' sweep end to end on a few of its columns: training on EtC and InstaHide, the known-pair
-    and InstaHide attacks, and results/peers.md from their runs."""
+    """The peers' sweep end to end on a few of its columns: training on EtC, InstaHide and DP pixelization,
+    the known-pair, InstaHide and denoising attacks, and results/peers.md from their runs."""
     multirun(tmp_path, "experiment=peers", "scale=toy", "dataset=mnist", "dataset.train_size=600",
              "column=baseline,etc,etc_known_pair,instahide,instahide_magnitude")
     client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
@@ -189,3 +189,10 @@ def test_a_toy_peers_sweep_makes_the_peers_table(tmp_path):
     ih = next(line for line in table.splitlines() if line.startswith("| mnist | InstaHide"))
     cells = [c.strip() for c in ih.strip("|").split("|")]
     assert cells[5] == "instahide_magnitude" and cells[11] == "none applies (one-time keys)"
+    # DP pixelization: one row per ε (∞ is a null ε), its denoising attack at level (a)
+    multirun(tmp_path, "experiment=peers_dp", "scale=toy", "dataset=mnist", "dataset.train_size=600",
+             "mechanism.block_size=4", "mechanism.epsilon=5,null", "column=dp_pixelization,dp_pixelization_denoise")
+    table = peers_markdown(load_runs(client, "peers"), "test")
+    dp = [line for line in table.splitlines() if line.startswith("| mnist | DP pixelization")]
+    assert [c.strip().split("|")[3].strip() for c in dp] == ["4×4, ε = ∞, m = 16 px", "4×4, ε = 5.0, m = 16 px"]
+    assert all(line.split("|")[6].strip() == "dp_denoise" for line in dp)

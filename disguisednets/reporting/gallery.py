@@ -28,6 +28,9 @@ GALLERY = [
     ("peer: EtC, b=4", "etc", {"block_size": 4}, None, None),
     ("peer: learnable enc., M=4", "learnable", {"block_size": 4}, None, None),
     ("peer: InstaHide, k=4 (mixed within the row)", "instahide", {"block_size": 1, "k": 4}, None, None),
+    ("peer: DP pixelization, b=4, ε=∞", "dp_pixelization", {"block_size": 4, "epsilon": None}, None, None),
+    ("peer: DP pixelization, b=4, ε=5, m=16", "dp_pixelization", {"block_size": 4, "epsilon": 5.0, "m": 16}, None, None),
+    ("peer: DP pixelization, b=4, ε=1, m=16", "dp_pixelization", {"block_size": 4, "epsilon": 1.0, "m": 16}, None, None),
 ]
 
 # The colour photo's rows (paper Figs 3 and 5 show CIFAR-10): (label, mechanism, settings, noise).
@@ -40,6 +43,7 @@ COLOUR_GALLERY = [
     ("peer: EtC, b=16", "etc", {"block_size": 16}, None),
     ("peer: EtC, b=4", "etc", {"block_size": 4}, None),
     ("peer: learnable enc., M=4", "learnable", {"block_size": 4}, None),
+    ("peer: DP pixelization, b=8, ε=∞", "dp_pixelization", {"block_size": 8, "epsilon": None}, None),
 ]
 
 

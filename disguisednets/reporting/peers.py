@@ -23,6 +23,7 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "etc": ("EtC block-wise encryption", "Kiya lab (Kurihara et al. 2015; Sirichotedumrong et al. 2019)"),
     "learnable": ("learnable image encryption", "Tanaka 2018"),
     "instahide": ("InstaHide, inside-dataset", "Huang et al. 2020"),
+    "dp_pixelization": ("DP pixelization", "Fan 2018"),
 }
 
 # What each scheme's own paper reports on MNIST / Fashion-MNIST, where it reports anything.
@@ -34,6 +35,7 @@ REPORTED = {
     "etc": lambda d: "— (CIFAR-10 only)",
     "learnable": lambda d: "— (CIFAR-10 only)",
     "instahide": lambda d: "— (its paper has MNIST; see the note)",
+    "dp_pixelization": lambda d: "— (face images only)",
 }
 
 
@@ -45,9 +47,14 @@ def _setting(run) -> str:
         b = p["mechanism.block_size"]
         parts.append(f"{b}×{b}")
     for k, label in (("mechanism.unit", "unit {}"), ("noise.level", "level {}"), ("noise.rate", "p = {}"),
-                     ("mechanism.k", "k = {}"), ("mechanism.cap", "cap {}")):
+                     ("mechanism.k", "k = {}"), ("mechanism.cap", "cap {}"), ("mechanism.epsilon", "ε = {}"),
+                     ("mechanism.m", "m = {} px")):
         if p.get(k) not in (None, "", "None"):
             parts.append(label.format(p[k]))
+    if mech == "dp_pixelization" and p.get("mechanism.epsilon") in (None, "", "None"):
+        parts.insert(1, "ε = ∞")   # a null ε is not logged as a param
+    if mech == "instahide" and p.get("mechanism.fresh_encodings") == "False":
+        parts.append("one set of encodings")
     return ", ".join(parts)
 
 
@@ -137,9 +144,12 @@ def peers_markdown(runs: Runs, command: str) -> str:
         base = values(runs.trained(dataset=dataset, mechanism="none"), "test_acc")
         for mech, (name, source) in SCHEMES.items():
             mine = runs.select(dataset=dataset, mechanism=mech)
-            for block in sorted({r.data.params.get("mechanism.block_size", "") for r in mine}, key=_as_int):
-                trained = runs.trained(dataset=dataset, mechanism=mech, **{"mechanism.block_size": block})
-                attacked = runs.attacked(dataset=dataset, mechanism=mech, **{"mechanism.block_size": block})
+            groups = {(r.data.params.get("mechanism.block_size", ""), r.data.params.get("mechanism.epsilon", ""))
+                      for r in mine}   # a row per block size (and per ε of DP pixelization; '' is ∞)
+            for block, eps in sorted(groups, key=lambda g: (_as_int(g[0]), -float(g[1] or "inf"))):
+                where = {"mechanism.block_size": block, "mechanism.epsilon": eps}
+                trained = runs.trained(dataset=dataset, mechanism=mech, **where)
+                attacked = runs.attacked(dataset=dataset, mechanism=mech, **where)
                 lines.append(_row(dataset, mech, name, source, base, trained, attacked))
                 detail.extend(_details(dataset, name, attacked))
     return "\n".join(lines + NOTES + detail) + "\n"
