@@ -213,3 +213,15 @@ def test_row_leak_reads_noiseless_rmt_and_fails_on_noise(mnist):
     with pytest.raises(ValueError, match="matrix mode"):
         ATTACKS["row_leak"].reconstruct(Knowledge(view, flat.disguise(target), observed=flat.disguise(target),
                                                   public=public), {})
+
+
+@pytest.mark.slow  # trains or runs a subprocess
+def test_the_peer_attacks_of_issue_24_run_through_the_harness(attack_out):
+    """Carlini et al.'s attack on InstaHide (a stated subset of private images, several epochs of
+    encodings) and the denoising attack on DP pixelization, scored like every attack."""
+    carlini = _attack(attack_out, "mechanism=instahide", "attack=instahide_carlini", "attack.private_images=200",
+                      "attack.epochs=4")
+    assert carlini["test_images"] == 200 and 0 <= carlini["images_recovered"] <= 100
+    assert carlini["linkage_rate_any"] > 20 > 100 / 200     # far above chance (one of 200)
+    dp = _attack(attack_out, "mechanism=dp_pixelization", "mechanism.epsilon=null", "attack=dp_denoise")
+    assert dp["linkage_rate"] > 20 and 0 < dp["ssim"] <= 1  # ε = ∞: the 4×4 pixelization alone

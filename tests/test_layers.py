@@ -20,7 +20,7 @@ LAYERS = [
                            "attacks.calibration", "attacks.registry", "attacks.row_leak", "attacks.theft", "attacks.inversion",
                            "attacks.disguise_estimate", "attacks.known_pair", "attacks.instahide", "attacks.view",
                            "attacks.nibble_statistics", "attacks.peers", "attacks.permutation_estimate",
-                           "attacks.frequency_rank", "attacks.dp_denoise"]),
+                           "attacks.frequency_rank", "attacks.dp_denoise", "attacks.instahide_carlini"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),
     ("tracking and reporting", ["tracking", "runinfo", "reporting", "reporting.*"]),

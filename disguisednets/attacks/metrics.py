@@ -49,6 +49,17 @@ def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 
     return 100.0 * float(np.mean(linked & r_varies))
 
 
+def images_recovered(reconstructed: np.ndarray, originals: np.ndarray, candidates: np.ndarray) -> float:
+    """The share (%) of distinct ``originals`` that some reconstruction links to, counting a link only to one
+    of its row's ``candidates`` (N, k) (InstaHide: the images its encoding mixes) — Carlini et al.'s "how many
+    private images came back", as a share of the private set."""
+    r, r_varies = _unit_rows(reconstructed)
+    o, _ = _unit_rows(originals)
+    best = np.concatenate([(r[s:s + 2048] @ o.T).argmax(axis=1) for s in range(0, len(r), 2048)])
+    ok = r_varies & (best[:, None] == candidates).any(axis=1)
+    return 100.0 * len(np.unique(best[ok])) / len(originals)
+
+
 def mse(reconstructed: np.ndarray, original: np.ndarray) -> float:
     """Mean squared error per pixel on the 0..255 scale."""
     return float(np.mean((np.asarray(reconstructed, np.float64) - np.asarray(original, np.float64)) ** 2))

@@ -19,6 +19,7 @@ from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.dp_denoise import dp_denoise_attack
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.frequency_rank import frequency_rank_attack
+from disguisednets.attacks.instahide_carlini import carlini_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
 from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
@@ -45,6 +46,7 @@ class Attack:
     needs_observed: bool = False
     needs_public: bool = False
     needs_unit: bool = False
+    needs_epochs: bool = False   # every epoch's encodings of the private set (InstaHide's fresh encodings)
     places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
@@ -120,6 +122,15 @@ def _dp_denoise(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(dp_denoise_attack(k.public, k.target, v.block_size, scale, rng), {})
 
 
+def _instahide_carlini(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mechanism != "instahide":
+        raise ValueError(f"The instahide_carlini attack reads InstaHide encodings; got {v.mechanism}.")
+    spec = v.key.spec  # public settings: k and the normalization
+    return Reconstruction(carlini_attack(k.target, k.observed, k=spec["k"], epochs=int(o["epochs"]), mean=spec["mean"],
+                                         std=spec["std"], mean_image=np.asarray(k.public, np.float64).mean(0)), {})
+
+
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
@@ -176,6 +187,9 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            known_pair, needs_pairs=True),
     Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "
            "data's statistics and public images", nibble_statistics, needs_observed=True, needs_public=True),
+    Attack("instahide_carlini", "a", "InstaHide: Carlini et al.'s attack — encodings that share an image grouped "
+           "over every epoch the cloud holds, the image solved from each group", _instahide_carlini,
+           needs_public=True, needs_epochs=True),
     Attack("dp_denoise", "a", "DP pixelization: the least-squares linear estimate of an image from its noisy cells, "
            "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",

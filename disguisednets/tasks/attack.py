@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from omegaconf import DictConfig
 
-from disguisednets.attacks import hit_rates, linkage_rate, mse, ssim, success_rate
+from disguisednets.attacks import hit_rates, images_recovered, linkage_rate, mse, ssim, success_rate
 from disguisednets.attacks._units import as_units
 from disguisednets.attacks.cleanup import Cleanup, fit_cleanup, prior_cleanup
 from disguisednets.attacks.examiner import paper_examiner, robust_examiner
@@ -130,6 +130,8 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     splits = point.splits
     train_x = splits.train[0]
     test_x, test_y = splits.test
+    if spec.needs_epochs and a.get("private_images"):  # the attack's cost grows with the square of the set
+        test_x, test_y = test_x[:int(a.private_images)], test_y[:int(a.private_images)]
     m = len(train_x) if a.get("known_pairs") is None else int(a.known_pairs)
     if not 0 <= m <= len(train_x):
         raise ValueError(f"attack.known_pairs must be between 0 and {len(train_x)}; got {m}.")
@@ -151,6 +153,13 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     else:
         target = point.disguise(test_x, rng)
     observed = point.disguise(train_x, rng) if spec.needs_observed else None
+    if spec.needs_epochs:  # the cloud's encodings of the same private set in the other epochs, each epoch in a new order
+        if partners is None:
+            raise ValueError(f"The {a.name} attack reads a scheme that encodes afresh every epoch (instahide); "
+                             f"got {point.mechanism.name}.")
+        others = [point.mechanism.encode(test_x, None, rng)[0][rng.permutation(len(test_x))]
+                  for _ in range(int(a.epochs) - 1)]
+        observed = np.concatenate(others) if others else target[:0]
     public = _public_images(splits.public, a.get("public_size"), a.name) if spec.needs_public else None
     estimated = None
     if spec.places_blocks and not view.knows_permutation:
@@ -182,6 +191,7 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
                         "cleanup_sigma": cleanup.sigma, "cleanup_threshold": cleanup.threshold})
     if partners is not None:  # the reconstruction matches one of the k private images mixed into its encoding
         metrics["linkage_rate_any"] = linkage_rate(robust.view(recon), robust.view(test_x), candidates=partners)
+        metrics["images_recovered"] = images_recovered(robust.view(recon), robust.view(test_x), partners)
     if spec.places_blocks and len(view.true_permutation):
         metrics.update(placement_scores(view.permutation, view.true_permutation, test_x, view.block_size))
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
