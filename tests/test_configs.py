@@ -132,21 +132,3 @@ def test_every_line_of_the_attack_sweep_composes_as_a_multirun_does(overrides):
         compose_config([*fixed, *job])
 
 
-
-@pytest.mark.parametrize("experiment", options("experiment"))
-def test_every_job_of_every_experiment_composes_and_keys(experiment):
-    """Each job of a sweep (its ``hydra.sweeper.params``, expanded; one dataset, whose config holds no
-    mechanism setting) composes and its key can be drawn: a setting its mechanism lacks, or one it
-    refuses, would stop the sweep halfway."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[f"experiment={experiment}"], return_hydra_config=True)
-        params = {k: str(v).split(",") for k, v in cfg.hydra.sweeper.params.items()}
-        params["fold"] = [str(cfg.scale.folds).split(",")[0]]
-        params["dataset"] = params.get("dataset", ["mnist"])[:1]
-        for job in itertools.product(*([f"{k}={x}" for x in v] for k, v in params.items())):
-            job_cfg = compose("config", overrides=[f"experiment={experiment}", *job])
-            build_key(job_cfg, (job_cfg.dataset.pad_to or 28,) * 2, 10)

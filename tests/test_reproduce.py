@@ -33,7 +33,7 @@ def test_every_grid_point_composes_and_has_a_key(experiment):
     for point in points:
         cfg = compose_config([f"experiment={experiment}", *point])
         assert cfg.tracking.experiment in ("table2", "fig6", "fig7", "fig8", "fig9", "fig10", "model_confidentiality",
-                                           "peers")
+                                           "peers", "instahide_curve")
         assert cfg.scale.name == "cpu" and cfg.model.width == 0.25
         size = cfg.dataset.pad_to or 28
         key = build_key(cfg, (size, size), 10)
@@ -191,8 +191,9 @@ def test_a_toy_peers_sweep_makes_the_peers_table(tmp_path):
     assert cells[5] == "instahide_magnitude" and cells[11] == "none applies (one-time keys)"
     # DP pixelization: one row per ε (∞ is a null ε), its denoising attack at level (a)
     multirun(tmp_path, "experiment=peers_dp", "scale=toy", "dataset=mnist", "dataset.train_size=600",
-             "mechanism.block_size=4", "mechanism.epsilon=5,null", "column=dp_pixelization,dp_pixelization_denoise")
+             "++mechanism.block_size=4", "mechanism.epsilon=5,null", "column=dp_pixelization,dp_pixelization_denoise")
     table = peers_markdown(load_runs(client, "peers"), "test")
-    dp = [line for line in table.splitlines() if line.startswith("| mnist | DP pixelization")]
-    assert [c.strip().split("|")[3].strip() for c in dp] == ["4×4, ε = ∞, m = 16 px", "4×4, ε = 5.0, m = 16 px"]
+    summary = table.split("## Every attack run")[0]
+    dp = [line for line in summary.splitlines() if line.startswith("| mnist | DP pixelization")]
+    assert [line.split("|")[3].strip() for line in dp] == ["4×4, ε = ∞, m = 16 px", "4×4, ε = 5, m = 16 px"]
     assert all(line.split("|")[6].strip() == "dp_denoise" for line in dp)

@@ -34,7 +34,7 @@ def to_blocks(images: np.ndarray, block_size: int) -> np.ndarray:
     n, h, w = images.shape
     b = block_size
     check_block_size((h, w), b)
-    return images.reshape(n, h // b, b, w // b, b).transpose(0, 1, 3, 2, 4).reshape(n, -1, b, b)
+    return images.reshape(n, h // b, b, w // b, b).transpose(0, 1, 3, 2, 4).reshape(n, (h // b) * (w // b), b, b)
 
 
 def from_blocks(blocks: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
