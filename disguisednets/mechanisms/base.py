@@ -22,7 +22,7 @@ from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 
-__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise", "as_bytes"]
+__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise", "SettingsOnlyKey", "as_bytes"]
 
 
 def as_bytes(images: np.ndarray, owner: str) -> np.ndarray:
@@ -209,6 +209,21 @@ class BlockPermutation(BlockMechanism):
 
     def _inverse(self, blocks: np.ndarray, positions: np.ndarray) -> np.ndarray:
         return blocks
+
+
+class SettingsOnlyKey(BlockMechanism):
+    """Base of a scheme that keeps no secret (InstaHide's one-time draws, DP pixelization's fresh noise):
+    its key holds the settings and an identity label map only (the schemes publish none)."""
+
+    relabels = False
+
+    @classmethod
+    def key_arrays(cls, spec):
+        return {"label_map": ((spec["n_classes"],), "i")}
+
+    @classmethod
+    def draw_key_arrays(cls, spec, rng):
+        return {"label_map": np.arange(spec["n_classes"])}
 
 
 def _map_chunks(fn, images: np.ndarray, size: int) -> np.ndarray:

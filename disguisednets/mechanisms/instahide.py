@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.base import SettingsOnlyKey
 
 __all__ = ["InstaHide", "mixing_coefficients"]
 
@@ -44,7 +44,7 @@ def mixing_coefficients(n: int, k: int, cap: float, rng: np.random.Generator, ma
     raise RuntimeError(f"Could not draw coefficients under the cap {cap} in {max_rounds} rounds.")
 
 
-class InstaHide(BlockMechanism):
+class InstaHide(SettingsOnlyKey):
     """Inside-dataset InstaHide: k-image mixup of the private set, then a random sign per pixel.
 
     Example
@@ -54,7 +54,6 @@ class InstaHide(BlockMechanism):
     """
 
     name = "instahide"
-    relabels = False
     mixes_labels = True   # the grid point encodes the training split with its labels (``encode``)
     normalizes = True     # its images come normalized: the network takes them as they are, as the reference's does
 
@@ -74,14 +73,6 @@ class InstaHide(BlockMechanism):
         """0..255 pixels → (x − mean)/std, float32."""
         s = self.key.spec
         return (np.asarray(images, np.float32) - np.float32(s["mean"])) / np.float32(s["std"])
-
-    @classmethod
-    def key_arrays(cls, spec):
-        return {"label_map": ((spec["n_classes"],), "i")}
-
-    @classmethod
-    def draw_key_arrays(cls, spec, rng):
-        return {"label_map": np.arange(spec["n_classes"])}
 
     def encode(self, images: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:

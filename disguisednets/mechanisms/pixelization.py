@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from disguisednets.mechanisms import blocks as B
-from disguisednets.mechanisms.base import BlockMechanism
+from disguisednets.mechanisms.base import SettingsOnlyKey
 
 __all__ = ["DPPixelization", "laplace_scale", "pixelize"]
 
@@ -41,7 +41,7 @@ def pixelize(images: np.ndarray, block_size: int) -> np.ndarray:
     return B.to_blocks(np.asarray(images, np.float64), block_size).mean(axis=(2, 3))
 
 
-class DPPixelization(BlockMechanism):
+class DPPixelization(SettingsOnlyKey):
     """b×b pixelization plus Laplace noise of scale 255·m/(b²·ε) per cell (Fan 2018).
 
     Example
@@ -51,7 +51,6 @@ class DPPixelization(BlockMechanism):
     """
 
     name = "dp_pixelization"
-    relabels = False
 
     @classmethod
     def _settings(cls, spec, epsilon: float | None = 1.0, m: int = 16, clip: bool = False) -> dict[str, Any]:
@@ -67,14 +66,6 @@ class DPPixelization(BlockMechanism):
         if not isinstance(clip, bool):
             raise ValueError(f"The 'clip' parameter of DPPixelization must be true or false. Got {clip!r} instead.")
         return {"epsilon": epsilon, "m": int(m), "clip": clip}
-
-    @classmethod
-    def key_arrays(cls, spec):
-        return {"label_map": ((spec["n_classes"],), "i")}
-
-    @classmethod
-    def draw_key_arrays(cls, spec, rng):
-        return {"label_map": np.arange(spec["n_classes"])}
 
     @property
     def scale(self) -> float:
