@@ -24,6 +24,16 @@ def _unit_rows(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 1e-6), varies
 
 
+def _best_matches(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """For each reconstruction, the index of the original of highest normalised correlation with it, and
+    whether it is not constant; blocks of ``chunk`` rows, each one matrix product against all originals."""
+    r, r_varies = _unit_rows(reconstructed)
+    o, _ = _unit_rows(originals)
+    best = np.concatenate([(r[s:s + chunk] @ o.T).argmax(axis=1) for s in range(0, len(r), chunk)] or
+                          [np.zeros(0, np.int64)])
+    return best, r_varies
+
+
 def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 2048,
                  candidates: np.ndarray | None = None) -> float:
     """Examiner-free re-identification (docs/method.md §4), in %: the share of reconstructed images whose own
@@ -38,14 +48,8 @@ def linkage_rate(reconstructed: np.ndarray, originals: np.ndarray, chunk: int = 
                          f"reconstructions and {len(originals)} originals.")
     if len(originals) == 0:
         raise ValueError("linkage_rate needs at least one image.")
-    r, r_varies = _unit_rows(reconstructed)
-    o, _ = _unit_rows(originals)
-    linked = np.zeros(len(r), bool)
-    for start in range(0, len(r), chunk):  # blocks of rows, each against all originals
-        best = (r[start:start + chunk] @ o.T).argmax(axis=1)
-        own = np.arange(start, start + len(best))
-        linked[start:start + chunk] = (best == own if candidates is None
-                                       else (best[:, None] == candidates[start:start + chunk]).any(axis=1))
+    best, r_varies = _best_matches(reconstructed, originals, chunk)
+    linked = (best == np.arange(len(best)) if candidates is None else (best[:, None] == candidates).any(axis=1))
     return 100.0 * float(np.mean(linked & r_varies))
 
 
@@ -53,9 +57,7 @@ def images_recovered(reconstructed: np.ndarray, originals: np.ndarray, candidate
     """The share (%) of distinct ``originals`` that some reconstruction links to, counting a link only to one
     of its row's ``candidates`` (N, k) (InstaHide: the images its encoding mixes) — Carlini et al.'s "how many
     private images came back", as a share of the private set."""
-    r, r_varies = _unit_rows(reconstructed)
-    o, _ = _unit_rows(originals)
-    best = np.concatenate([(r[s:s + 2048] @ o.T).argmax(axis=1) for s in range(0, len(r), 2048)])
+    best, r_varies = _best_matches(reconstructed, originals)
     ok = r_varies & (best[:, None] == candidates).any(axis=1)
     return 100.0 * len(np.unique(best[ok])) / len(originals)
 
