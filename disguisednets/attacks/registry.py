@@ -28,6 +28,7 @@ from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, 
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.pixelization import laplace_scale
+from disguisednets.mechanisms.registry import make_mechanism
 from disguisednets.registry import Registry
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
@@ -126,9 +127,15 @@ def _instahide_carlini(k: Knowledge, o) -> Reconstruction:
     v = k.view
     if v.mechanism != "instahide":
         raise ValueError(f"The instahide_carlini attack reads InstaHide encodings; got {v.mechanism}.")
-    spec = v.key.spec  # public settings: k and the normalization
-    return Reconstruction(carlini_attack(k.target, k.observed, k=spec["k"], epochs=int(o["epochs"]), mean=spec["mean"],
-                                         std=spec["std"], mean_image=np.asarray(k.public, np.float64).mean(0)), {})
+    spec = v.key.spec  # public settings: k and the normalization (InstaHide's secrets are one-time draws)
+    epochs, rng = int(o["epochs"]), np.random.default_rng(int(o.get("seed", 0)))
+    own = np.asarray(k.public[:len(k.target)])     # the attacker encodes public images itself, as many, as often
+    scheme = make_mechanism(v.key)
+    encoded = [scheme.encode(own, None, rng) for _ in range(epochs)]
+    calibration = (np.concatenate([e for e, _, _ in encoded]), np.concatenate([s["partners"] for _, _, s in encoded]))
+    return Reconstruction(carlini_attack(k.target, k.observed, k=spec["k"], epochs=epochs, mean=spec["mean"],
+                                         std=spec["std"], mean_image=np.asarray(k.public, np.float64).mean(0),
+                                         calibration=calibration), {})
 
 
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
