@@ -285,3 +285,34 @@ def test_the_oriented_jigsaw_solves_etc_with_7x7_blocks_from_disguised_mnist_alo
     result = ATTACKS["jigsaw"].reconstruct(k, {"starts": 64, "max_observed": None})
     assert result.extras["key_recovered"] == 100
     np.testing.assert_array_equal(result.images, x[:200])
+
+
+def test_the_peers_table_takes_instahides_accuracy_from_the_reference_recipe():
+    """InstaHide's row reads its accuracy from experiment instahide_curve's ResNet-18 trainings on fresh
+    encodings (the reference recipe), not from AlexNet or one set of encodings."""
+    from types import SimpleNamespace
+
+    from disguisednets.reporting.peers import peers_markdown, reference_instahide
+    from disguisednets.reporting.runs import Runs
+
+    def run(kind, acc=None, **params):
+        p = {"mechanism.name": params.pop("mech", "instahide"), "mechanism.block_size": "1", "mechanism.k": "4",
+             "trainer.max_epochs": "12", "model.width": "0.25", **params}
+        tags = {"kind": kind, "dataset": "mnist", "mechanism": p["mechanism.name"], "threat_level": "a",
+                "attack": "instahide_carlini"}
+        metrics = {"test_acc": acc} if acc is not None else {"success_rate": 80.0, "linkage_rate": 40.0}
+        return SimpleNamespace(data=SimpleNamespace(params=p, tags=tags, metrics=metrics))
+
+    curve = Runs("instahide_curve", [
+        run("train", 91.0, **{"model.name": "alexnet", "mechanism.fresh_encodings": "True"}),
+        run("train", 97.0, **{"model.name": "resnet18", "mechanism.fresh_encodings": "True"}),
+        run("train", 95.0, **{"model.name": "resnet18", "mechanism.fresh_encodings": "False"})])
+    reference = reference_instahide(curve)
+    assert [r.data.metrics["test_acc"] for r in reference.runs] == [97.0]
+    peers = Runs("peers", [run("train", 99.0, mech="none", **{"model.name": "alexnet"}),
+                           run("attack", **{"attack.known_pairs": "0"})])
+    row = next(line for line in peers_markdown(peers, "test", instahide=reference).splitlines()
+               if line.startswith("| mnist | InstaHide"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == "97.0" and cells[4] == "2.0"
+    assert "resnet18 w0.25, 12 epochs, fresh encodings every epoch" in cells[2]

@@ -138,8 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             from disguisednets.reporting.theft import theft_markdown as markdown
             out = Path(args.results_dir) / f"{args.experiment}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(with_provenance(markdown(runs, command), args.made_by or command, run_commits(runs.runs),
-                                       run_machines(runs.runs)))
+        made_from, extra = runs.runs, {}
+        if args.cmd == "peers":   # InstaHide's accuracy: the reference recipe's trainings (experiment=instahide_curve)
+            from disguisednets.reporting.peers import reference_instahide
+            extra = {"instahide": reference_instahide(load_runs(MlflowClient(uri), "instahide_curve"))}
+            made_from = runs.runs + extra["instahide"].runs
+        out.write_text(with_provenance(markdown(runs, command, **extra), args.made_by or command, run_commits(made_from),
+                                       run_machines(made_from)))
         print(out.read_text())
         print(f"Written {out}.")
         if args.cmd == "theft":

@@ -12,7 +12,7 @@ from __future__ import annotations
 from disguisednets.reporting.paper import PAPER_TABLE2
 from disguisednets.reporting.runs import Runs, fmt, pi_given, values
 
-__all__ = ["SCHEMES", "peers_markdown"]
+__all__ = ["SCHEMES", "peers_markdown", "reference_instahide"]
 
 # mechanism tag → (display name, source, what its paper reports for these datasets)
 SCHEMES: dict[str, tuple[str, str]] = {
@@ -55,6 +55,10 @@ def _setting(run) -> str:
         parts.insert(1, "ε = ∞")   # a null ε is not logged as a param
     if mech == "instahide" and p.get("mechanism.fresh_encodings") == "False":
         parts.append("one set of encodings")
+    if mech == "instahide" and run.data.tags.get("kind") == "train":
+        parts.append(f"trained: {p.get('model.name')} w{float(p.get('model.width', 1)):g}, "
+                     f"{p.get('trainer.max_epochs')} epochs" + (", fresh encodings every epoch"
+                                                              if p.get("mechanism.fresh_encodings") == "True" else ""))
     return ", ".join(parts)
 
 
@@ -125,14 +129,27 @@ def _details(dataset, name, attacked) -> list[str]:
     return out
 
 
-def peers_markdown(runs: Runs, command: str) -> str:
+def reference_instahide(curve: Runs) -> Runs:
+    """The trainings of experiment ``instahide_curve`` that follow InstaHide's reference recipe and network
+    (ResNet-18, fresh encodings every epoch): the peers table's InstaHide accuracy."""
+    return Runs(curve.experiment, curve.trained(**{"model.name": "resnet18", "mechanism.fresh_encodings": "True"}))
+
+
+def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None) -> str:
+    """The peers table from the peers sweep's runs; InstaHide's accuracy from ``instahide`` (the reference
+    recipe's trainings, :func:`reference_instahide`) where it has the dataset, else from the sweep's own."""
     compute = sum(values(runs.runs, "total_time_s")) / 60
     machine = next((r.data.tags["machine"] for r in runs.runs if "machine" in r.data.tags), "?")
     lines = ["# This paper's mechanisms beside the published alternatives", "",
              f"Made by `{command}` from the runs of MLflow experiment `{runs.experiment}` ({len(runs)} runs, "
              f"{compute:.1f} min of run time in all, on {machine}) "
              "of `python experiments/run.py --multirun experiment=peers` (conf/experiment/peers.yaml: CPU scale, "
-             "AlexNet at a quarter width, 4 epochs, 45,000 training images, one fold). Accuracies and rates in %.", "",
+             "AlexNet at a quarter width, 4 epochs, 45,000 training images, one fold). Accuracies and rates in %."
+             + (f" InstaHide's accuracy is its reference recipe's ({len(instahide)} trainings of MLflow experiment "
+                f"`{instahide.experiment}`, results/instahide_curve.md: ResNet-18 at a quarter width, 12 epochs, fresh "
+                "encodings every epoch, soft mixed labels, clear test images); its utility cost is against the AlexNet "
+                "baseline, which likely understates it (ResNet-18 on clear images was not trained)."
+                if instahide is not None and len(instahide) else ""), "",
              "| dataset | scheme | setting | accuracy | utility cost | level (a): best attack | success | linkage "
              "| level (a), π given (upper bound): best attack | success | linkage "
              "| m = 20: best attack | success | linkage | its paper reports (this dataset) |",
@@ -149,6 +166,8 @@ def peers_markdown(runs: Runs, command: str) -> str:
             for block, eps in sorted(groups, key=lambda g: (_as_int(g[0]), -float(g[1] or "inf"))):
                 where = {"mechanism.block_size": block, "mechanism.epsilon": eps}
                 trained = runs.trained(dataset=dataset, mechanism=mech, **where)
+                if mech == "instahide" and instahide is not None and instahide.trained(dataset=dataset):
+                    trained = instahide.trained(dataset=dataset)
                 attacked = runs.attacked(dataset=dataset, mechanism=mech, **where)
                 lines.append(_row(dataset, mech, name, source, base, trained, attacked))
                 detail.extend(_details(dataset, name, attacked))
