@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance results-instahide-curve runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
+	results-forward-fit results-permutation results-resistance results-instahide-curve runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ results: results-table2 results-figures results-theft results-peers results-atta
 	results-forward-fit results-permutation results-resistance results-instahide-curve
 
 ## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
-results-runs: runs-table2 runs-figures runs-theft runs-peers runs-attacks runs-row-leak
+results-runs: runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak
 
 runs-table2: data
 	$(RUN) experiment=table2 scale=cpu
@@ -67,6 +67,10 @@ runs-theft: data
 	$(RUN) experiment=model_confidentiality
 runs-peers: data
 	$(RUN) experiment=peers
+	$(RUN) experiment=peers_dp
+runs-instahide-curve: data
+	$(RUN) experiment=instahide_curve
+	$(RUN) experiment=instahide_curve dataset=fashion model=alexnet_cpu mechanism.fresh_encodings=false
 runs-attacks: data
 	PY=$(PY) bash experiments/attacks_cpu.sh
 runs-row-leak: data
@@ -82,8 +86,8 @@ results-figures: runs-figures
 ## results-theft: results/model_confidentiality.md, .png
 results-theft: runs-theft
 	$(REPORT) theft --results-dir results --made-by "make results-theft"
-## results-peers: results/peers.md
-results-peers: runs-peers
+## results-peers: results/peers.md (the peers and DP pixelization sweeps; InstaHide's accuracy from the curve's runs)
+results-peers: runs-peers runs-instahide-curve
 	$(REPORT) peers --made-by "make results-peers"
 ## results-attacks: results/attacks_cpu.md (every attack on its mechanism, MNIST, fold 0)
 results-attacks: runs-attacks
@@ -106,10 +110,8 @@ results-forward-fit: data
 ## results-permutation: results/permutation_recovery.md (π found at level (a), every setting of Table II and Figs 6–10)
 results-permutation: data
 	$(PY) experiments/permutation_recovery.py
-## results-instahide-curve: results/instahide_curve.md, .png (InstaHide as its reference trains it, ~45 min)
-results-instahide-curve: data
-	$(RUN) experiment=instahide_curve
-	$(RUN) experiment=instahide_curve dataset=fashion model=alexnet_cpu mechanism.fresh_encodings=false
+## results-instahide-curve: results/instahide_curve.md, .png (InstaHide as its reference trains it, ~27 min on 2 cores with bf16)
+results-instahide-curve: runs-instahide-curve
 	$(REPORT) instahide-curve --made-by "make results-instahide-curve"
 ## results-resistance: results/resistance.md, frontier.png (the verdict per setting, from the runs of the sweeps above)
 results-resistance: results-runs
