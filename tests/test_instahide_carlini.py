@@ -5,6 +5,7 @@ images it recovers nothing."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from disguisednets.attacks.instahide import mixture_picture
 from disguisednets.attacks.instahide_carlini import carlini_attack, grow_cliques, high_pass_similarity, share_threshold
@@ -95,3 +96,16 @@ def test_a_calibrated_threshold_keeps_wrong_members_out_of_the_cliques():
     fixed = carlini_attack(target, others, **common)
     assert not np.array_equal(calibrated, fixed)
     assert images_recovered(calibrated, private, partners) >= images_recovered(fixed, private, partners)
+
+
+def test_recovered_ssim_scores_each_reconstruction_against_the_mixed_image_it_links_to():
+    from disguisednets.attacks.metrics import recovered_ssim
+
+    rng = np.random.default_rng(3)
+    private = strokes(6, rng)
+    partners = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0]])
+    recon = private[[1, 2, 3, 4, 5, 0]].astype(np.float32)      # each row recovers its second mixed image exactly
+    assert recovered_ssim(recon, private, partners) == pytest.approx(1.0)
+    assert images_recovered(recon, private, partners) == 100.0
+    elsewhere = (np.arange(6)[:, None] + 3) % 6 * np.ones(2, int)  # candidates none of the rows recovers
+    assert np.isnan(recovered_ssim(recon, private, elsewhere))

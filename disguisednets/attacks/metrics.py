@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-__all__ = ["success_rate", "linkage_rate", "mse", "ssim", "hit_rates"]
+__all__ = ["success_rate", "linkage_rate", "mse", "ssim", "hit_rates", "images_recovered", "recovered_ssim"]
 
 
 def success_rate(acc_attacked: float, acc_original: float) -> float:
@@ -60,6 +60,17 @@ def images_recovered(reconstructed: np.ndarray, originals: np.ndarray, candidate
     best, r_varies = _best_matches(reconstructed, originals)
     ok = r_varies & (best[:, None] == candidates).any(axis=1)
     return 100.0 * len(np.unique(best[ok])) / len(originals)
+
+
+def recovered_ssim(reconstructed: np.ndarray, originals: np.ndarray, candidates: np.ndarray) -> float:
+    """How close the images that came back are: the mean SSIM of each reconstruction that links to one of its
+    row's ``candidates`` against the original it links to (InstaHide: the mixed image it recovered, not
+    necessarily its encoding's own); nan when none links."""
+    best, r_varies = _best_matches(reconstructed, originals)
+    ok = r_varies & (best[:, None] == candidates).any(axis=1)
+    if not ok.any():
+        return float("nan")
+    return ssim(np.clip(np.asarray(reconstructed)[ok], 0, 255), np.asarray(originals)[best[ok]])
 
 
 def mse(reconstructed: np.ndarray, original: np.ndarray) -> float:

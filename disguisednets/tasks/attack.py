@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from omegaconf import DictConfig
 
-from disguisednets.attacks import hit_rates, images_recovered, linkage_rate, mse, ssim, success_rate
+from disguisednets.attacks import hit_rates, images_recovered, linkage_rate, mse, recovered_ssim, ssim, success_rate
 from disguisednets.attacks._units import as_units
 from disguisednets.attacks.cleanup import Cleanup, fit_cleanup, prior_cleanup
 from disguisednets.attacks.examiner import paper_examiner, robust_examiner
@@ -192,6 +192,9 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     if partners is not None:  # the reconstruction matches one of the k private images mixed into its encoding
         metrics["linkage_rate_any"] = linkage_rate(robust.view(recon), robust.view(test_x), candidates=partners)
         metrics["images_recovered"] = images_recovered(robust.view(recon), robust.view(test_x), partners)
+        close = recovered_ssim(recon, test_x, partners)   # on the images' own pixels, as ``ssim``
+        if np.isfinite(close):
+            metrics["ssim_recovered"] = close
     if spec.places_blocks and len(view.true_permutation):
         metrics.update(placement_scores(view.permutation, view.true_permutation, test_x, view.block_size))
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
