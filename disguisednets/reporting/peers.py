@@ -146,7 +146,7 @@ def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None) -> s
     lines = ["# This paper's mechanisms beside the published alternatives", "",
              f"Made by `{command}` from the runs of MLflow experiment `{runs.experiment}` ({len(runs)} runs, "
              f"{compute:.1f} min of run time in all, on {machine}) "
-             "of `python experiments/run.py --multirun experiment=peers` (conf/experiment/peers.yaml: CPU scale, "
+             "of `python experiments/run.py --multirun experiment=peers` and `experiment=peers_dp` (conf/experiment/peers.yaml, peers_dp.yaml: CPU scale, "
              "AlexNet at a quarter width, 4 epochs, 45,000 training images, one fold). Accuracies and rates in %."
              + (f" InstaHide's accuracy is its reference recipe's ({len(instahide)} trainings of MLflow experiment "
                 f"`{instahide.experiment}`, results/instahide_curve.md: ResNet-18 at a quarter width, 12 epochs, fresh "
