@@ -64,6 +64,26 @@ def test_frontier_labels_are_short_and_name_the_setting():
     assert short_label("rmt-b7-orthogonal-matrix uniform-level100") == "RMT b7 orth. +U100"
     assert short_label("aes_ecb-b8-unit2 salt_and_pepper-rate0.02") == "AES-ECB b8 u2 +s&p 2%"
     assert short_label("instahide-b1") == "InstaHide" and short_label("etc-b4") == "EtC b4"
+    assert short_label("dp_pixelization-b4-eps-inf") == "DP pixel. b4 ε∞"
+    assert short_label("dp_pixelization-b7-eps0.5") == "DP pixel. b7 ε0.5"
+
+
+def test_instahide_linkage_counts_any_private_image_its_encoding_mixes():
+    """Carlini et al.'s attack brings back one of an encoding's private images, not necessarily the labelled one."""
+    run = _run("instahide_carlini", "a", 0, 24.9, 34.2, disguise="instahide-b1", mechanism="instahide")
+    (v,) = verdicts({"peers": [run]})
+    assert v.linkage is None and v.best_level_a == 24.9     # without the 'any' metric: its own-image linkage
+    run.data.metrics["linkage_rate_any"] = 97.1
+    (v,) = verdicts({"peers": [run]})
+    assert v.linkage == ("level (a)", "instahide_carlini", 97.1) and v.success is None
+
+
+def test_an_experiment_without_a_baseline_uses_the_one_it_names():
+    trains = {"peers": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=88.6)],
+              "table2": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=90.0)],
+              "instahide_curve": [_run("train", "", 0, 0, 0, kind="train", disguise="instahide-b1", acc=87.1)]}
+    assert abs(utility_costs(trains)[("mnist", "instahide-b1")] - 1.5) < 1e-9                  # against peers'
+    assert abs(utility_costs(trains, baseline_of={})[("mnist", "instahide-b1")] - 2.9) < 1e-9  # else Table II's
 
 
 def test_frontier_draws_one_panel_per_dataset_with_a_point_per_costed_setting():
@@ -78,3 +98,18 @@ def test_frontier_draws_one_panel_per_dataset_with_a_point_per_costed_setting():
     offsets = [c.get_offsets().tolist() for c in panels[1].collections if len(c.get_offsets())]
     assert [[1.9, 97.0]] in offsets and [[1.9, 100.0]] in offsets   # level (a), and the best with ≤ 20 pairs
     assert [t.get_text() for t in panels[0].texts] == ["AES-ECB b8 u2"]
+
+
+def test_frontier_draws_dp_pixelization_as_one_curve_per_block_size_through_its_epsilons():
+    from disguisednets.reporting.resistance import frontier_figure
+
+    runs = [_run("dp_denoise", "a", 0, y, 50.0, disguise=f"dp_pixelization-b{b}-eps{e}", mechanism="dp_pixelization")
+            for b, e, y in ((4, "-inf", 55.0), (4, "5", 7.0), (4, "1", 0.2), (7, "-inf", 7.5), (7, "5", 1.0))]
+    costs = {("mnist", f"dp_pixelization-b{b}-eps{e}"): c
+             for b, e, c in ((4, "-inf", 2.0), (4, "5", 30.0), (4, "1", 80.0), (7, "-inf", 13.0), (7, "5", 37.0))}
+    fig = frontier_figure(verdicts({"x": runs}), costs)
+    (ax,) = [ax for ax in fig.axes if ax.get_title()]
+    curves = {line.get_label(): line.get_xydata().tolist() for line in ax.lines if "DP" in line.get_label()}
+    assert curves == {"DP pixelization b4 (ε from ∞ on the left to 0.1)": [[2.0, 55.0], [30.0, 7.0], [80.0, 0.2]],
+                      "DP pixelization b7 (ε from ∞ on the left to 0.1)": [[13.0, 7.5], [37.0, 1.0]]}
+    assert sorted(t.get_text() for t in ax.texts) == ["ε1", "ε5", "ε5", "ε∞", "ε∞"]

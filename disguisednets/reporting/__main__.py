@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         client = MlflowClient(uri)
         attacks = {e: load_runs(client, e).attacked() for e in ATTACK_EXPERIMENTS}
         trains = {e: load_runs(client, e).trained() for e in TRAIN_EXPERIMENTS}
+        if "instahide_curve" in trains:  # only the trainings that follow InstaHide's reference recipe
+            from disguisednets.reporting.peers import reference_instahide
+
+            trains["instahide_curve"] = reference_instahide(load_runs(client, "instahide_curve")).trained()
         everything = [r for runs in (*attacks.values(), *trains.values()) for r in runs]
         found = verdicts(attacks)
         if not found:

@@ -6,6 +6,11 @@ which some attack reaches ≥ 90% success under the robust examiner, on the ladd
 attacker finds π itself), level (a) with π given (the upper bound), then m = 1, 2, 5, 10, 20 known
 pairs; else "not within m = 20". Rates are means over folds. The frontier puts each setting at
 x = its utility cost (baseline − accuracy, points) and y = its best level-(a) linkage (and m = 20's).
+
+An InstaHide encoding mixes several private images and an attack brings back whichever it can: its linkage is
+to any private image the encoding mixes (``linkage_rate_any``, docs/method.md §6), not to the one the test
+label names. InstaHide's utility cost is from its reference recipe's trainings (experiment
+``instahide_curve``, against the peers sweep's baseline).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ __all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung"
 
 RUNGS = ("level (a)", "level (a), π given", "m = 1", "m = 2", "m = 5", "m = 10", "m = 20")
 ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "fig10_regression", "attacks_cpu", "row_leak", "peers")
-TRAIN_EXPERIMENTS = ("table2", "fig6", "fig7", "fig9", "peers")
+TRAIN_EXPERIMENTS = ("table2", "fig6", "fig7", "fig9", "peers", "instahide_curve")
+# An experiment without its own clear-image baseline compared against another's (else Table II's)
+BASELINE_OF = {"instahide_curve": "peers"}
 LINKAGE_BAR, SUCCESS_BAR = 50.0, 90.0
 
 
@@ -73,9 +80,11 @@ def verdicts(runs_by_experiment: dict[str, list]) -> list[Verdict]:
             if step is None or r.data.tags.get("kind") != "attack":
                 continue
             key = setting_key(r)
-            for metric in ("linkage_rate", "success_rate"):
-                if metric in r.data.metrics:
-                    cells[key][(step, attack_label(r))][metric].append(r.data.metrics[metric])
+            found = {"linkage_rate": r.data.metrics.get("linkage_rate_any", r.data.metrics.get("linkage_rate")),
+                     "success_rate": r.data.metrics.get("success_rate")}
+            for metric, value in found.items():
+                if value is not None:
+                    cells[key][(step, attack_label(r))][metric].append(value)
             sources[key].add(experiment)
     out = []
     for (dataset, setting), by_attack in sorted(cells.items()):
@@ -100,9 +109,11 @@ def verdicts(runs_by_experiment: dict[str, list]) -> list[Verdict]:
     return out
 
 
-def utility_costs(train_runs_by_experiment: dict[str, list]) -> dict[tuple[str, str], float]:
+def utility_costs(train_runs_by_experiment: dict[str, list],
+                  baseline_of: dict[str, str] = BASELINE_OF) -> dict[tuple[str, str], float]:
     """Mean utility cost (baseline − accuracy, points) of each (dataset, setting) over its training runs,
-    each against the baseline of its own experiment, dataset and fold (else Table II's of that fold)."""
+    each against the baseline of its own experiment (or the one ``baseline_of`` names), dataset and fold,
+    else Table II's of that fold."""
     baselines = {}
     for exp, runs in train_runs_by_experiment.items():
         for r in runs:
@@ -114,7 +125,7 @@ def utility_costs(train_runs_by_experiment: dict[str, list]) -> dict[tuple[str, 
             if r.data.tags.get("mechanism") == "none" or "test_acc" not in r.data.metrics:
                 continue
             d, f = r.data.tags.get("dataset"), r.data.tags.get("fold")
-            base = baselines.get((exp, d, f), baselines.get(("table2", d, f)))
+            base = baselines.get((baseline_of.get(exp, exp), d, f), baselines.get(("table2", d, f)))
             if base is not None:
                 costs[setting_key(r)].append(base - r.data.metrics["test_acc"])
     return {k: float(np.mean(v)) for k, v in costs.items()}
@@ -149,13 +160,18 @@ def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float
               "that were run (the *from* column names their experiments). *Best linkage, ≤ 20 pairs*: the best of "
               "every attack up to m = 20, level (a)'s included (a cloud with pairs still has its public images), "
               "shown where some attack was run with 20 pairs. *Utility cost*: baseline − accuracy of "
-              "the model trained on the setting, against the baseline of the same experiment and fold.", ""]
+              "the model trained on the setting, against the baseline of the same experiment and fold. "
+              "*InstaHide*: an encoding mixes several private images and an attack brings back whichever it can, so "
+              "its linkage counts a reconstruction linked to any private image its encoding mixes (Carlini et al.'s "
+              "attack, docs/method.md §6); its utility cost is its reference recipe's (ResNet-18, fresh encodings "
+              "every epoch: results/instahide_curve.md) against the peers sweep's AlexNet baseline. "
+              "*DP pixelization*: ε = inf is pixelization without noise.", ""]
     return "\n".join(lines)
 
 
 _SCHEMES = {"permutation": ("permutation", "tab:purple"), "rmt": ("RMT", "tab:red"), "aes_ecb": ("AES-ECB", "tab:orange"),
             "aes_cbc": ("AES-CBC", "tab:brown"), "etc": ("EtC", "tab:green"), "learnable": ("learnable", "tab:olive"),
-            "instahide": ("InstaHide", "tab:blue")}
+            "instahide": ("InstaHide", "tab:blue"), "dp_pixelization": ("DP pixel.", "tab:cyan")}
 
 
 def short_label(setting: str) -> str:
@@ -167,7 +183,7 @@ def short_label(setting: str) -> str:
                           (r"gaussian-matrix", "Gauss."), (r"literal-bilinear", "literal"),
                           (r"uniform-level(\d+)", r"+U\1"),
                           (r"salt_and_pepper-rate([\d.]+)", lambda m: f"+s&p {100 * float(m.group(1)):g}%"),
-                          (r"gaussian-sigma(\d+)", r"+N\1")):
+                          (r"gaussian-sigma(\d+)", r"+N\1"), (r"eps-inf", "ε∞"), (r"eps([\d.]+)", r"ε\1")):
         text = re.sub(pattern, name, text)
     if scheme == "instahide":
         text = ""
@@ -195,20 +211,35 @@ def _spread(ys: list[float], xs: list[float], gap: float, width: float) -> list[
     return out
 
 
+def _dp_series(shown: list[Verdict], costs: dict[tuple[str, str], float]) -> dict[str, list[tuple[float, float, str]]]:
+    """DP pixelization's settings as one curve per block size: {'b4': [(cost, level-(a) linkage, 'ε5'), …]}."""
+    series: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    for v in shown:
+        found = re.fullmatch(r"dp_pixelization-(b\d+)-eps(-inf|[\d.]+)", v.setting)
+        if found and v.best_level_a is not None:
+            eps = "ε∞" if found.group(2) == "-inf" else f"ε{found.group(2)}"
+            series[found.group(1)].append((costs[(v.dataset, v.setting)], v.best_level_a, eps))
+    return {b: sorted(points) for b, points in sorted(series.items())}
+
+
 def frontier_figure(found: list[Verdict], costs: dict[tuple[str, str], float]):
     """One panel per dataset: each setting with a utility cost at (cost, best level-(a) linkage), its best
-    linkage with up to 20 pairs as a second marker joined to it; colour = scheme, labels spaced apart."""
+    linkage with up to 20 pairs as a second marker joined to it; colour = scheme, labels spaced apart.
+    DP pixelization is drawn as one curve per block size through its ε values, each point marked with its ε."""
     from matplotlib.figure import Figure
 
     datasets = sorted({v.dataset for v in found if (v.dataset, v.setting) in costs})
     fig = Figure(figsize=(7.5 * max(len(datasets), 1), 6.2), layout="constrained")
     axes = fig.subplots(1, max(len(datasets), 1), squeeze=False)[0]
     for ax, dataset in zip(axes, datasets):
-        shown = [v for v in found if v.dataset == dataset and (v.dataset, v.setting) in costs]
+        costed = [v for v in found if v.dataset == dataset and (v.dataset, v.setting) in costs]
+        dp = _dp_series(costed, costs)
+        shown = [v for v in costed if not v.setting.startswith("dp_pixelization-")]
         xs = [costs[(v.dataset, v.setting)] for v in shown]
         ys = [v.best_level_a if v.best_level_a is not None else v.best_m20 for v in shown]
         ys = [np.nan if y is None else y for y in ys]
-        right = max(xs, default=1.0) * 1.45 + 1.0
+        dp_right = max((x for points in dp.values() for x, _, _ in points), default=0.0) * 1.12 + 1.0
+        right = max(max(xs, default=1.0) * 1.45 + 1.0, dp_right)
         heights = _spread([0.0 if np.isnan(y) else y for y in ys], xs, gap=4.5, width=right * 0.3)
         for v, x, y, ly in zip(shown, xs, ys, heights):
             colour = _SCHEMES.get(v.setting.split("-", 1)[0], ("", "0.3"))[1]
@@ -221,12 +252,26 @@ def frontier_figure(found: list[Verdict], costs: dict[tuple[str, str], float]):
             if not np.isnan(y):
                 ax.annotate(short_label(v.setting), (x, y), xytext=(x + right * 0.07, ly), fontsize=7, color=colour,
                             va="center", arrowprops=dict(arrowstyle="-", color="0.75", lw=0.5))
+        colour = _SCHEMES["dp_pixelization"][1]
+        for i, (block, points) in enumerate(dp.items()):
+            px, py, eps = zip(*points)
+            ax.plot(px, py, marker="os"[i % 2], ms=5, color=colour, lw=1.0, ls="-" if i % 2 == 0 else "--", zorder=3,
+                    label=f"DP pixelization {block} (ε from ∞ on the left to 0.1)")
+            merged: dict[tuple[float, float], list[str]] = defaultdict(list)  # points that coincide share a label
+            for x, y, e in points:
+                merged[(round(x), round(y))].append(e)
+            for (x, y), names in merged.items():
+                ax.annotate(", ".join(names), (x, y), xytext=(0, 6 + 9 * i), textcoords="offset points", fontsize=6, color=colour,
+                            ha="center")
+        if dp:
+            ax.legend(loc="center right", fontsize=7, frameon=False)
         ax.set(title=dataset, xlabel="utility cost (points of accuracy lost)",
                ylabel="linkage: test images re-identified (%)", ylim=(-3, 103), xlim=(0, right))
         ax.axhline(LINKAGE_BAR, color="0.6", ls=":", lw=0.8)
     axes[0].scatter([], [], marker="o", color="0.3", label="level (a): no pair, π found by the attacker")
     axes[0].scatter([], [], marker="^", facecolors="none", edgecolors="0.3",
                     label="best with up to 20 known pairs (level (a)'s attacks included)")
-    fig.legend(loc="outside lower center", ncols=2, fontsize=8)
+    handles = [h for h in axes[0].collections if h.get_label() and not h.get_label().startswith("_")][-2:]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle("Privacy–utility frontier: lower and to the left is better for the data owner")
     return fig
