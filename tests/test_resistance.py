@@ -113,3 +113,28 @@ def test_frontier_draws_dp_pixelization_as_one_curve_per_block_size_through_its_
     assert curves == {"DP pixelization b4 (ε from ∞ on the left to 0.1)": [[2.0, 55.0], [30.0, 7.0], [80.0, 0.2]],
                       "DP pixelization b7 (ε from ∞ on the left to 0.1)": [[13.0, 7.5], [37.0, 1.0]]}
     assert sorted(t.get_text() for t in ax.texts) == ["ε1", "ε5", "ε5", "ε∞", "ε∞"]
+
+
+def test_a_run_snapshot_gives_back_what_the_report_reads_and_refuses_what_is_not_one(tmp_path):
+    """results/runs/<experiment>.json.gz: the resistance report re-made without the store reads the same runs."""
+    import pytest
+
+    from disguisednets.reporting.runs import Runs
+    from disguisednets.reporting.snapshot import read_snapshot, write_snapshot
+
+    runs = [_run("covariance", "a", 0, 97.0, 95.0), _run("none", "", 0, 0, 0, kind="train", acc=98.5)]
+    for i, r in enumerate(runs):
+        r.info = SimpleNamespace(run_id=f"r{i}", start_time=1000 * i, end_time=1000 * i + 5)
+        r.data.tags["mlflow.user"] = "someone"                    # MLflow's own tags are not kept
+    path = write_snapshot(Runs("fig8", runs), tmp_path, "make results-resistance")
+    again = read_snapshot(path)
+    assert again.experiment == "fig8" and len(again) == 2
+    assert [r.data.metrics for r in again.runs] == [r.data.metrics for r in runs]
+    assert "mlflow.user" not in again.runs[0].data.tags and again.runs[0].data.tags["attack"] == "covariance"
+    assert verdicts({"fig8": again.attacked()})[0].best_level_a == 97.0
+    assert path.read_bytes() == write_snapshot(Runs("fig8", runs), tmp_path, "make results-resistance").read_bytes()
+    with pytest.raises(ValueError, match="no finished runs"):
+        write_snapshot(Runs("empty"), tmp_path, "x")
+    (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="not a run snapshot"):
+        read_snapshot(tmp_path / "bad.json.gz")

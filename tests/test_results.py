@@ -93,7 +93,7 @@ def test_every_figure_has_its_provenance_beside_it(path):
 
 
 def test_only_result_files_in_results():
-    assert {p.suffix for p in RESULTS.iterdir()} <= {".md", ".png"}
+    assert {p.suffix for p in RESULTS.iterdir() if p.name != "runs"} <= {".md", ".png"}
     assert set(_figure_rows()) <= {p.name for p in _results(".png")}, "a figure row names a file that is gone"
 
 
@@ -121,6 +121,20 @@ def test_the_checks_fail_on_what_they_must_refuse(tmp_path):
     record_figure(tmp_path, tmp_path / "a.png", "make results-table2")
     table = (tmp_path / "README.md").read_text()
     assert table.count("`a.png`") == 1 and "make results-table2" in table and "`b.png`" in table
+
+
+@pytest.mark.parametrize("path", sorted((RESULTS / "runs").glob("*")), ids=lambda p: p.name)
+def test_every_run_snapshot_reads_back_and_names_the_code_of_its_runs(path):
+    """results/runs/: the runs a report read (disguisednets.reporting.snapshot), each with a commit of this repo."""
+    from disguisednets.reporting.snapshot import read_snapshot
+
+    assert path.name.endswith(".json.gz"), f"results/runs/{path.name} is not a run snapshot (<experiment>.json.gz)"
+    runs = read_snapshot(path)
+    assert runs.runs and path.name == f"{runs.experiment}.json.gz"
+    commits = {r.data.tags.get("git_commit", "") for r in runs.runs}
+    assert "" not in commits, f"results/runs/{path.name} has runs without their git_commit tag"
+    for c in commits:
+        assert _commit_problem(c[:12]) is None, f"results/runs/{path.name}: {_commit_problem(c[:12])}"
 
 
 TITLE = "Image Disguising for Protecting Data and Model Confidentiality in Outsourced Deep Learning"

@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     _store_options(p)
     p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md) and results/frontier.png")
     p.add_argument("--results-dir", default="results")
+    p.add_argument("--snapshots", default="results/runs", help="run snapshots: read an experiment from here when "
+                   "the store has none of its runs, and (re)write the snapshot of each one read from the store")
+    _store_options(p)
+    p = sub.add_parser("snapshot", help="keep experiments' runs (tags, params, final metrics) in results/runs/")
+    p.add_argument("experiments", nargs="*", help="default: every experiment the resistance report reads")
+    p.add_argument("--snapshots", default="results/runs")
     _store_options(p)
     p = sub.add_parser("instahide-curve", help="InstaHide's learning curves (results/instahide_curve.md, .png)")
     p.add_argument("--experiment", default="instahide_curve", help="MLflow experiment name")
@@ -95,18 +101,36 @@ def main(argv: list[str] | None = None) -> int:
                       run_machines(runs.runs))
         print(out.read_text())
         return 0
-    if args.cmd == "resistance":
-        from disguisednets.reporting.resistance import (ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS, frontier_figure,
-                                                        resistance_markdown, utility_costs, verdicts)
+    if args.cmd == "snapshot":
+        from disguisednets.reporting.resistance import ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS
         from disguisednets.reporting.runs import load_runs
+        from disguisednets.reporting.snapshot import write_snapshot
 
         client = MlflowClient(uri)
-        attacks = {e: load_runs(client, e).attacked() for e in ATTACK_EXPERIMENTS}
-        trains = {e: load_runs(client, e).trained() for e in TRAIN_EXPERIMENTS}
-        if "instahide_curve" in trains:  # only the trainings that follow InstaHide's reference recipe
-            from disguisednets.reporting.peers import reference_instahide
+        wanted = args.experiments or list(dict.fromkeys((*ATTACK_EXPERIMENTS, *TRAIN_EXPERIMENTS)))
+        for e in wanted:
+            runs = load_runs(client, e)
+            if runs.runs:
+                print(f"{e}: {len(runs)} runs ({run_commits(runs.runs)}) -> {write_snapshot(runs, args.snapshots, args.made_by or 'python -m disguisednets.reporting snapshot')}")
+            else:
+                print(f"{e}: no finished runs in the store; its snapshot (if any) is left as it is")
+        return 0
+    if args.cmd == "resistance":
+        from disguisednets.reporting.peers import reference_instahide
+        from disguisednets.reporting.resistance import (ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS, frontier_figure,
+                                                        resistance_markdown, utility_costs, verdicts)
+        from disguisednets.reporting.snapshot import load_runs_or_snapshot, write_snapshot
 
-            trains["instahide_curve"] = reference_instahide(load_runs(client, "instahide_curve")).trained()
+        client = MlflowClient(uri)
+        read, sources = {}, {}
+        for e in dict.fromkeys((*ATTACK_EXPERIMENTS, *TRAIN_EXPERIMENTS)):
+            read[e], sources[e] = load_runs_or_snapshot(client, e, args.snapshots)
+            if sources[e] == "store" and args.snapshots:   # the committed record of what this report read
+                write_snapshot(read[e], args.snapshots, args.made_by or "python -m disguisednets.reporting resistance")
+        attacks = {e: read[e].attacked() for e in ATTACK_EXPERIMENTS}
+        trains = {e: read[e].trained() for e in TRAIN_EXPERIMENTS}
+        # only the trainings that follow InstaHide's reference recipe
+        trains["instahide_curve"] = reference_instahide(read["instahide_curve"]).trained()
         everything = [r for runs in (*attacks.values(), *trains.values()) for r in runs]
         found = verdicts(attacks)
         if not found:
@@ -116,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m disguisednets.reporting resistance"
         out = Path(args.results_dir) / "resistance.md"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(with_provenance(resistance_markdown(found, costs, command), args.made_by or command,
+        out.write_text(with_provenance(resistance_markdown(found, costs, command, sources), args.made_by or command,
                                        run_commits(everything), run_machines(everything)))
         frontier_figure(found, costs).savefig(out.with_name("frontier.png"), dpi=130)
         record_figure(out.parent, out.with_name("frontier.png"), args.made_by or command, run_commits(everything),

@@ -135,12 +135,25 @@ def _step(cell: tuple[str, str, float] | None) -> str:
     return "not within m = 20" if cell is None else f"{cell[0]} ({cell[1]}, {cell[2]:.1f}%)"
 
 
-def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float], command: str) -> str:
-    """The verdict table: one row per (dataset, setting)."""
+def _sources_line(sources: dict[str, str] | None) -> str:
+    """Which experiments were read from the MLflow store, which from their committed snapshots, which had none."""
+    if not sources:
+        return ""
+    said = {"store": "from the MLflow store", "snapshot": "from their snapshots in results/runs/ (the store had none "
+            "of their runs)", "none": "with no runs at all (their rows are missing)"}
+    parts = [f"{said[k]}: {', '.join(f'`{e}`' for e, s in sources.items() if s == k)}"
+             for k in said if any(s == k for s in sources.values())]
+    return " Experiments read " + "; ".join(parts) + "."
+
+
+def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float], command: str,
+                        sources: dict[str, str] | None = None) -> str:
+    """The verdict table: one row per (dataset, setting); ``sources`` says where each experiment's runs were read."""
     lines = ["# What each setting resists: the least knowledge that re-identifies", "",
              f"Made by `{command}` from the attack runs of the MLflow experiments "
              f"{', '.join(f'`{e}`' for e in ATTACK_EXPERIMENTS)} and the training runs of "
-             f"{', '.join(f'`{e}`' for e in TRAIN_EXPERIMENTS)}. Rates in %, means over folds.", "",
+             f"{', '.join(f'`{e}`' for e in TRAIN_EXPERIMENTS)}. Rates in %, means over folds."
+             + _sources_line(sources), "",
              "| dataset | setting | utility cost (points) | linkage ≥ 50%: least knowledge (attack, linkage) | "
              "success ≥ 90%: least knowledge (attack, success) | best level-(a) linkage, π found | best linkage, "
              "≤ 20 pairs | from |", "|---|---|---|---|---|---|---|---|"]
