@@ -1,6 +1,6 @@
 """Real data (docs/method.md §1): MNIST and Fashion-MNIST held in memory, read and verified once
-per process (sources and checks: :mod:`disguisednets.datasources`), and the zero padding some
-mechanisms need.
+per process (sources and checks: :mod:`disguisednets.datasources`), a data owner's own folder of
+images (:mod:`disguisednets.folderdata`, ``dataset=folder``), and the zero padding some mechanisms need.
 
 Command line: ``python -m disguisednets.data fetch mnist fashion``.
 """
@@ -24,13 +24,16 @@ __all__ = ["CHECKSUMS", "DATASETS", "Dataset", "DataError", "DatasetNotFoundErro
 
 @dataclass(frozen=True)
 class Dataset:
-    """A labelled image dataset held in memory: images (N, H, W) uint8, labels (N,) int64."""
+    """A labelled image dataset held in memory: images (N, H, W) or, in colour, (N, H, W, C) uint8,
+    labels (N,) int64. ``digest``: the SHA-256 of a folder's content (a data owner's folder), else None."""
 
     name: str
     train_images: np.ndarray
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+    digest: str | None = None
+    classes: tuple[str, ...] | None = None
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -38,7 +41,12 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        return int(self.train_labels.max()) + 1
+        return int(max(self.train_labels.max(), self.test_labels.max() if len(self.test_labels) else 0)) + 1
+
+    @property
+    def channels(self) -> int:
+        """0 for grayscale (N, H, W) images, else C of (N, H, W, C)."""
+        return int(self.train_images.shape[3]) if self.train_images.ndim == 4 else 0
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
@@ -73,19 +81,19 @@ def _read_dataset(name: str, files: dict) -> Dataset:
 
 # ------------------------------------------------------------------------------------ transforms
 def pad_to(images: np.ndarray, size: int) -> np.ndarray:
-    """Zero-pad (N, H, W) images to (N, size, size), centred (28 → 32 adds 2 px on each side).
+    """Zero-pad (N, H, W) or (N, H, W, C) images to size × size, centred (28 → 32 adds 2 px on each side).
 
     An odd difference puts the extra pixel at the bottom/right.
     """
     images = np.asarray(images)
-    if images.ndim != 3:
-        raise ValueError(f"pad_to expects images of shape (N, H, W); got shape {images.shape}.")
-    h, w = images.shape[1:]
+    if images.ndim not in (3, 4):
+        raise ValueError(f"pad_to expects images of shape (N, H, W) or (N, H, W, C); got shape {images.shape}.")
+    h, w = images.shape[1:3]
     if size < h or size < w:
         raise ValueError(f"pad_to size {size} is smaller than the images ({h}×{w}); "
                          f"choose a size of at least {max(h, w)}.")
     top, left = (size - h) // 2, (size - w) // 2
-    return np.pad(images, ((0, 0), (top, size - h - top), (left, size - w - left)))
+    return np.pad(images, ((0, 0), (top, size - h - top), (left, size - w - left)) + ((0, 0),) * (images.ndim - 3))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,12 +117,13 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def crop_to(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Undo :func:`pad_to`: the centred (N, h, w) window of (N, H, W) images (32 → 28 drops 2 px on
-    each side). Images already of that size are returned as they are."""
+def crop_to(images: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """Undo :func:`pad_to`: the centred h × w window of (N, H, W) or (N, H, W, C) images (32 → 28 drops
+    2 px on each side). Images already of that size are returned as they are."""
     images = np.asarray(images)
-    h, w = size
-    if images.ndim != 3 or images.shape[1] < h or images.shape[2] < w:
-        raise ValueError(f"crop_to expects images (N, H, W) of at least {h}×{w}; got shape {images.shape}.")
+    h, w = size[:2]
+    if images.ndim not in (3, 4) or images.shape[1] < h or images.shape[2] < w:
+        raise ValueError(f"crop_to expects images (N, H, W) or (N, H, W, C) of at least {h}×{w}; got shape "
+                         f"{images.shape}.")
     top, left = (images.shape[1] - h) // 2, (images.shape[2] - w) // 2
     return images[:, top:top + h, left:left + w]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import DictConfig
 
-from disguisednets.data import load_dataset, pad_to
+from disguisednets.data import pad_to
+from disguisednets.folderdata import load_configured
 from disguisednets.keys import DisguiseKey
 from disguisednets.mechanisms import NoDisguise, generate_key, get_mechanism, load_key, make_mechanism
 
@@ -41,10 +42,16 @@ class Splits:
     test: tuple[np.ndarray, np.ndarray]
     n_classes: int
     public: np.ndarray | None = None  # training images outside the owner's sample (attacks' public data)
+    source: str | None = None         # where the images came from: a folder's name and content digest
 
     @property
-    def image_shape(self) -> tuple[int, int]:
+    def image_shape(self) -> tuple[int, ...]:
+        """(H, W), or (H, W, C) for colour."""
         return tuple(self.train[0].shape[1:])  # type: ignore[return-value]
+
+    @property
+    def image_hw(self) -> tuple[int, int]:
+        return tuple(self.train[0].shape[1:3])  # type: ignore[return-value]
 
 
 def _sample(n: int, size: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
@@ -58,12 +65,13 @@ def _sample(n: int, size: int | None, rng: np.random.Generator, what: str) -> np
 def load_splits(cfg: DictConfig) -> Splits:
     """Load the dataset and draw this fold's train/val/test samples (seeded by ``cfg.seed``)."""
     d = cfg.dataset
-    ds = load_dataset(d.name, d.data_dir)
+    ds = load_configured(d)
     rng = np.random.default_rng([int(cfg.seed), STREAM_SPLITS])
     train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
     if d.pad_to:
         train_x, test_x = pad_to(train_x, d.pad_to), pad_to(test_x, d.pad_to)
-    val_size = int(d.val_size or 0)
+    val_size = d.val_size or 0
+    val_size = int(round(val_size * len(train_x))) if 0 < val_size < 1 else int(val_size)  # a share, or a count
     if val_size >= len(train_x):
         raise ValueError(f"dataset.val_size ({val_size}) must be smaller than the training set ({len(train_x)}).")
     order = rng.permutation(len(train_x))
@@ -77,6 +85,7 @@ def load_splits(cfg: DictConfig) -> Splits:
         test=(test_x[test_idx], test_y[test_idx]),
         n_classes=ds.n_classes,
         public=train_x[np.sort(public_idx)],
+        source=None if ds.digest is None else f"{ds.name} (SHA-256 {ds.digest})",
     )
 
 
@@ -105,8 +114,11 @@ def check_settings(cfg: DictConfig) -> None:
                          "mechanisms without units).")
 
 
-def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> DisguiseKey | None:
-    """The run's key: loaded from ``key.path`` or drawn from ``seed`` as an experiment key."""
+def build_key(cfg: DictConfig, image_shape: tuple[int, ...], n_classes: int,
+              statistics: tuple[float, float] | None = None) -> DisguiseKey | None:
+    """The run's key: loaded from ``key.path`` or drawn from ``seed`` as an experiment key. ``statistics``:
+    the training images' pixel mean and std, for a scheme that normalizes with them where the dataset's
+    config leaves them to be computed (``dataset=folder``)."""
     mech = cfg.mechanism
     if mech.name == "none":
         return None
@@ -115,8 +127,14 @@ def build_key(cfg: DictConfig, image_shape: tuple[int, int], n_classes: int) -> 
         if key.image_shape != tuple(image_shape):
             raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
         return key
+    settings = key_settings(mech)
+    if "mean" in settings and settings["mean"] is None:   # InstaHide on a folder: its pixels' public statistics
+        if statistics is None:
+            raise ValueError(f"mechanism={mech.name} normalizes with the dataset's pixel mean and std; set "
+                             "dataset.pixel_mean and dataset.pixel_std.")
+        settings["mean"], settings["std"] = statistics
     return generate_key(mech.name, image_shape, mech.block_size, n_classes=n_classes, noise=dict(cfg.noise),
-                        seed=int(cfg.seed), context=f"dataset={cfg.dataset.name}", **key_settings(mech))
+                        seed=int(cfg.seed), context=f"dataset={cfg.dataset.name}", **settings)
 
 
 @dataclass(frozen=True)
@@ -157,7 +175,9 @@ class GridPoint:
     def build(cls, cfg: DictConfig) -> "GridPoint":
         check_settings(cfg)
         splits = load_splits(cfg)
-        key = build_key(cfg, splits.image_shape, splits.n_classes)
+        train = splits.train[0]
+        key = build_key(cfg, splits.image_shape, splits.n_classes,
+                        (float(train.mean()), float(train.std())) if len(train) else None)
         return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed),
                    bool(cfg.mechanism.get("fresh_encodings", False)))
 

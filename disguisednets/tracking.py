@@ -209,6 +209,13 @@ def start_run(cfg: DictConfig, key, kind: str, extra_tags: dict[str, str] | None
     column = OmegaConf.select(cfg, "tracking.column", default=None)
     if column:
         tags["column"] = str(column)
+    if cfg.dataset.name == "folder":  # a data owner's folder: which content, how many images (read once, memoized)
+        from disguisednets.folderdata import load_configured
+
+        ds = load_configured(cfg.dataset)
+        tags.update({"dataset_source": ds.name, "dataset_digest": str(ds.digest),
+                     "dataset_images": str(len(ds.train_images) + len(ds.test_images)),
+                     "dataset_shape": "×".join(map(str, ds.train_images.shape[1:]))})
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(cfg), tags=tags) as run:
         params = {**flat_params(cfg, kind), **(extra_params or {})}
         items = list(params.items())

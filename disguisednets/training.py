@@ -55,7 +55,9 @@ class TensorLoader:
 
     def __len__(self) -> int:
         n = self._shard_size()
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        if self.drop_last:  # a set smaller than one batch still trains, on one short batch (not on none)
+            return max(1, n // self.batch_size) if n else 0
+        return math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = self.images.shape[0]
@@ -251,6 +253,7 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
 
         def augment(z):  # standardized batch → 0..255 scale → perturbed → standardized
             mean = torch.as_tensor(data.mean, device=z.device)
+            mean = mean.permute(2, 0, 1) if mean.ndim == 3 else mean   # colour: (H, W, C) → (C, H, W), as z
             return (raw_augment(z * std + mean) - mean) / std
     module = ImageClassifier(model, lr=settings.lr, weight_decay=settings.weight_decay, max_epochs=settings.max_epochs,
                              augment=augment, schedule=str(settings.get("schedule") or "cosine"))

@@ -31,13 +31,13 @@ PERTURBATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]
     "gauss_25": lambda x, rng: x + rng.normal(0, 25, x.shape),
     "offset_40": lambda x, rng: x + 40,
     "contrast_0.7": lambda x, rng: 0.7 * x,
-    "blur_1": lambda x, rng: gaussian_filter(x, sigma=(0, 1, 1), mode="nearest"),
+    "blur_1": lambda x, rng: gaussian_filter(x, sigma=(0, 1, 1) + (0,) * (x.ndim - 3), mode="nearest"),  # not across channels
     "shift_1": lambda x, rng: _shift(x),
 }
 
 
 def calibration_set(images: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
-    """Every perturbation of (N, H, W) images, float32 on 0..255."""
+    """Every perturbation of (N, H, W) or (N, H, W, C) images, float32 on 0..255."""
     x = np.asarray(images, np.float32)
     rng = np.random.default_rng(seed)
     return {name: np.clip(f(x, rng), 0, 255).astype(np.float32) for name, f in PERTURBATIONS.items()}

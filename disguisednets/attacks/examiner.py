@@ -31,10 +31,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from disguisednets.attacks.calibration import calibrate
-from disguisednets.data import crop_to, load_dataset
+from disguisednets.data import Dataset, crop_to
+from disguisednets.folderdata import dataset_id, load_configured
 from disguisednets.gridpoint import load_splits
 from disguisednets.models import build_model
-from disguisednets.training import bf16_supported, fit_classifier
+from disguisednets.training import as_network_input, bf16_supported, fit_classifier
 
 __all__ = ["Examiner", "examiner_settings", "paper_examiner", "robust_examiner", "save_examiner"]
 
@@ -50,7 +51,7 @@ _LOADED: dict[str, "Examiner"] = {}   # examiners loaded in this process, by cac
 class Examiner:
     """A trained classifier of original images with its input standardization and image size."""
 
-    def __init__(self, model: torch.nn.Module, mean, std, image_shape: tuple[int, int], batch_size: int = 2048,
+    def __init__(self, model: torch.nn.Module, mean, std, image_shape: tuple[int, ...], batch_size: int = 2048,
                  calibration: dict[str, float] | None = None, name: str = "", run_id: str | None = None):
         self.bf16 = bf16_supported("cpu")
         model = model.cpu().eval()
@@ -68,7 +69,7 @@ class Examiner:
 
     @torch.no_grad()
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(N, H, W) images on the 0..255 scale → predicted classes (N,)."""
+        """(N, H, W) or (N, H, W, C) images on the 0..255 scale → predicted classes (N,)."""
         images = np.ascontiguousarray(self.view(images))
         h = hashlib.blake2b(repr((images.dtype.str, images.shape)).encode(), digest_size=16)
         h.update(images)
@@ -78,8 +79,8 @@ class Examiner:
         out = []
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             for start in range(0, len(images), self.batch_size):  # batches, not images
-                x = (np.asarray(images[start:start + self.batch_size], np.float32) - self.mean) / self.std
-                out.append(self.model(torch.from_numpy(x[:, None])).argmax(1).numpy())
+                x = as_network_input(images[start:start + self.batch_size], self.mean, self.std)
+                out.append(self.model(torch.from_numpy(x)).argmax(1).numpy())
         pred = np.concatenate(out) if out else np.zeros(0, np.int64)
         if len(self._memo) >= _MEMO_SIZE:
             self._memo.pop(next(iter(self._memo)))
@@ -107,8 +108,11 @@ def _digest(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def _calibrate(model: torch.nn.Module, mean, std, dataset: str, data_dir) -> dict[str, float]:
-    ds = load_dataset(dataset, data_dir)
+def _channels(shape: tuple[int, ...]) -> int:
+    return int(shape[2]) if len(shape) == 3 else 1
+
+
+def _calibrate(model: torch.nn.Module, mean, std, ds: Dataset) -> dict[str, float]:
     examiner = Examiner(model, mean, std, ds.test_images.shape[1:])
     return calibrate(examiner.predict, ds.test_images, ds.test_labels)
 
@@ -118,7 +122,8 @@ def _load(path: Path, model_cfg, image_shape) -> Examiner:
     stamp = f"{path.resolve()}:{path.stat().st_mtime_ns}"
     if stamp not in _LOADED:
         saved = torch.load(path, map_location="cpu", weights_only=False)
-        model = build_model(model_cfg, image_shape[0], len(saved["classes"]), seed=0)
+        model = build_model(model_cfg, image_shape[0], len(saved["classes"]), seed=0,
+                            in_channels=_channels(tuple(image_shape)))
         model.load_state_dict(saved["state_dict"])
         _LOADED[stamp] = Examiner(model, saved["mean"], saved["std"], image_shape, calibration=saved["calibration"],
                                   name=path.name, run_id=saved.get("run_id"))
@@ -132,7 +137,7 @@ def examiner_settings(cfg: DictConfig) -> dict:
     size), fold seed, model and trainer of the run's scale."""
     d = cfg.dataset
     return {
-        "recipe": _RECIPE, "dataset": d.name, "train_size": d.train_size, "val_size": d.val_size,
+        "recipe": _RECIPE, "dataset": dataset_id(d), "train_size": d.train_size, "val_size": d.val_size,
         "seed": int(cfg.seed),
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "trainer": {k: cfg.trainer[k] for k in ("max_epochs", "batch_size", "lr", "weight_decay",
@@ -141,7 +146,7 @@ def examiner_settings(cfg: DictConfig) -> dict:
 
 
 def _paper_path(cfg: DictConfig) -> Path:
-    return Path(cfg.paths.examiner_dir) / f"{cfg.dataset.name}-fold{cfg.fold}-{_digest(examiner_settings(cfg))}.pt"
+    return Path(cfg.paths.examiner_dir) / f"{dataset_id(cfg.dataset)}-fold{cfg.fold}-{_digest(examiner_settings(cfg))}.pt"
 
 
 def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: int = 10,
@@ -154,7 +159,7 @@ def save_examiner(cfg: DictConfig, model: torch.nn.Module, mean, std, classes: i
     trainer — and saves it here, so a sweep that starts with its baseline trains no extra one."""
     path = _paper_path(cfg)
     model = model.cpu().eval()
-    calibration = _calibrate(model, mean, std, cfg.dataset.name, cfg.dataset.data_dir)
+    calibration = _calibrate(model, mean, std, load_configured(cfg.dataset))
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     _atomic_save({"state_dict": state, "mean": np.asarray(mean, np.float32), "std": np.asarray(std, np.float32),
                   "classes": list(range(classes)), "calibration": calibration,
@@ -169,11 +174,12 @@ def paper_examiner(cfg: DictConfig) -> Examiner:
         native = copy.deepcopy(cfg)
         OmegaConf.update(native, "dataset.pad_to", None, force_add=True)
         splits = load_splits(native)
-        model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed))
+        model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed),
+                            in_channels=_channels(splits.image_shape))
         module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test,
                                          seed=int(cfg.seed))
         save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes)
-    ds_shape = load_dataset(cfg.dataset.name, cfg.dataset.data_dir).train_images.shape[1:]
+    ds_shape = load_configured(cfg.dataset).train_images.shape[1:]
     return _load(path, cfg.model, ds_shape)
 
 
@@ -182,11 +188,11 @@ def paper_examiner(cfg: DictConfig) -> Examiner:
 def _robust_settings(cfg: DictConfig) -> dict:
     e = OmegaConf.to_container(cfg.examiner, resolve=True)
     e.pop("max_calibration_loss", None)
-    return {"recipe": _RECIPE, "dataset": cfg.dataset.name, "examiner": e}
+    return {"recipe": _RECIPE, "dataset": dataset_id(cfg.dataset), "examiner": e}
 
 
 def _robust_path(cfg: DictConfig) -> Path:
-    return Path(cfg.paths.examiner_dir) / f"robust-{cfg.dataset.name}-{_digest(_robust_settings(cfg))}.pt"
+    return Path(cfg.paths.examiner_dir) / f"robust-{dataset_id(cfg.dataset)}-{_digest(_robust_settings(cfg))}.pt"
 
 
 def robust_examiner(cfg: DictConfig) -> Examiner:
@@ -197,7 +203,7 @@ def robust_examiner(cfg: DictConfig) -> Examiner:
 
     e = cfg.examiner
     path = _robust_path(cfg)
-    ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir)
+    ds = load_configured(cfg.dataset)
     shape = ds.train_images.shape[1:]
     if not path.is_file():
         seed = int(e.seed)
@@ -212,7 +218,7 @@ def robust_examiner(cfg: DictConfig) -> Examiner:
         })
         log.info("Training the robust examiner of %s on %d original images (%d epochs); cached at %s",
                  cfg.dataset.name, n, e.max_epochs, path)
-        model = build_model(e.model, shape[0], ds.n_classes, seed=seed)
+        model = build_model(e.model, shape[0], ds.n_classes, seed=seed, in_channels=_channels(shape))
         a = e.augment
         augment = PersonInvariances(p=a.p, noise=a.noise, offset=tuple(a.offset), contrast=tuple(a.contrast),
                                     blur=a.blur, shift=a.shift)

@@ -79,14 +79,15 @@ def mse(reconstructed: np.ndarray, original: np.ndarray) -> float:
 
 
 def ssim(reconstructed: np.ndarray, original: np.ndarray, data_range: float = 255.0, window: int = 7) -> float:
-    """Mean structural similarity (Wang et al. 2004) over (N, H, W) images, uniform 7×7 window.
+    """Mean structural similarity (Wang et al. 2004) over (N, H, W) images, uniform 7×7 window; over
+    (N, H, W, C) colour images, the mean of each channel's (as scikit-image's ``channel_axis``).
 
     float32 on pixels centred at mid-range (local variances are shift-invariant; the means get the
     shift back), so that E[x²] − E[x]² loses nothing that matters against c2."""
     mid = np.float32(data_range / 2)
     x = np.asarray(reconstructed, np.float32) - mid
     y = np.asarray(original, np.float32) - mid
-    size = (1, window, window)
+    size = (1, window, window) + (1,) * (x.ndim - 3)   # never across images or channels
     mx, my = uniform_filter(x, size), uniform_filter(y, size)
     n = window * window
     cov = np.float32(n / (n - 1))  # unbiased local (co)variances, as in the reference implementation

@@ -17,6 +17,13 @@ the examiner-free linkage rate; plus SSIM and MSE. Scores are taken at the datas
 size (padding cropped off: it is known and zero). Every accuracy and rate is in %. On InstaHide,
 whose encodings mix k private images, ``linkage_rate_any`` also counts a reconstruction whose best
 match is any of the k (a private image revealed, if not the encoding's own).
+
+Colour (docs/method.md §4 "Colour"): the mechanisms that apply one key to every channel (none, the block
+permutation, RMT, AES, DP pixelization) are attacked with the channels folded into the batch — each
+channel of an image is one more image under the same key, which is what the attacker knows — and the
+reconstruction is scored in colour (examiners on C channels, linkage on the whole colour vector, SSIM per
+channel). A scheme that mixes channels (EtC's colour shuffle, the learnable encryption, InstaHide) is
+refused on colour, but for the direct attack where its images keep their shape.
 """
 
 from __future__ import annotations
@@ -37,7 +44,35 @@ from disguisednets.attacks.registry import (ATTACKS, Attack, AttackerView, Knowl
 from disguisednets.gridpoint import STREAM_ATTACK, STREAM_PERMUTATION, GridPoint
 from disguisednets.mechanisms.blocks import gather_blocks
 
-__all__ = ["AttackResult", "attack", "score"]
+__all__ = ["AttackResult", "attack", "fold_channels", "score", "unfold_channels"]
+
+# Schemes that apply one key to every colour channel: their attacks run per channel (folded into the batch).
+_ONE_KEY_PER_CHANNEL = ("none", "permutation", "rmt", "aes_ecb", "aes_cbc", "dp_pixelization")
+
+
+def fold_channels(images: np.ndarray | None) -> np.ndarray | None:
+    """(N, H, W, C) → (N·C, H, W), image-major (each image's channels together); others as they are."""
+    if images is None or np.ndim(images) != 4:
+        return images
+    n, h, w, c = images.shape
+    return np.moveaxis(np.asarray(images), -1, 1).reshape(n * c, h, w)
+
+
+def unfold_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """The inverse of :func:`fold_channels` for ``channels`` ≥ 1 (0: grayscale, as it is)."""
+    if not channels:
+        return images
+    nc, h, w = images.shape
+    return np.ascontiguousarray(np.moveaxis(images.reshape(nc // channels, channels, h, w), 1, -1))
+
+
+def _check_colour(name: str, mechanism: str, same_shape: bool) -> None:
+    if mechanism in _ONE_KEY_PER_CHANNEL or (name == "direct" and same_shape):
+        return
+    raise ValueError(f"The {name} attack on colour images: {mechanism} mixes colour channels (or images), so its "
+                     "attack cannot run channel by channel. On colour, attacks run for the schemes that apply one key "
+                     f"to every channel ({', '.join(_ONE_KEY_PER_CHANNEL)}); attack.name=direct shows what the cloud "
+                     "sees. Use grayscale images for this scheme's attacks.")
 
 
 @dataclass
@@ -79,7 +114,7 @@ def _public_images(pool: np.ndarray, size: int | None, name: str) -> np.ndarray:
 
 def _estimated_permutation(view: AttackerView, a, point: GridPoint, observed: np.ndarray | None,
                            known_plain: np.ndarray, known_disguised: np.ndarray,
-                           uses_pairs: bool) -> tuple[AttackerView, str]:
+                           uses_pairs: bool, fold=lambda x: x) -> tuple[AttackerView, str]:
     """The attacker's view with π̂ in place of π, and what π̂ was estimated from (docs/method.md §4 "Finding π").
     The cloud holds the disguised training data at both threat levels; the public images it may use are
     the training images outside the owner's sample and the originals of its known pairs."""
@@ -92,9 +127,9 @@ def _estimated_permutation(view: AttackerView, a, point: GridPoint, observed: np
     rng = point.rng(STREAM_PERMUTATION)  # its own stream: the attack's draws stay those of a run handed π
     limit = int(a.get("permutation_images", 20000))
     train_x = point.splits.train[0]
-    observed = point.disguise(train_x[:limit], rng) if observed is None else observed[:limit]
-    pool = point.splits.public if point.splits.public is not None else train_x[:0]
-    public = np.concatenate([pool[:limit], known_plain]) if len(known_plain) else pool[:limit]
+    observed = fold(point.disguise(train_x[:limit], rng)) if observed is None else observed[:limit]
+    pool = fold(point.splits.public[:limit] if point.splits.public is not None else train_x[:0])
+    public = np.concatenate([pool, known_plain]) if len(known_plain) else pool
     pihat, used = estimate_permutation(
         view.mechanism, view.block_size, observed=observed, public=public if len(public) else None,
         known_plain=known_plain if uses_pairs else None, known_disguised=known_disguised if uses_pairs else None,
@@ -139,7 +174,11 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
         raise ValueError(f"The {a.name} attack needs at least one known pair (attack.known_pairs ≥ 1).")
     if not spec.needs_pairs and m > 0:
         raise ValueError(f"The {a.name} attack (threat level (a)) uses no known pairs; set attack.known_pairs=0.")
-    view = attacker_view(point.key, a.get("unit"), bool(a.get("knows_permutation", True)), splits.image_shape)
+    view = attacker_view(point.key, a.get("unit"), bool(a.get("knows_permutation", True)), splits.image_hw)
+    channels = int(test_x.shape[3]) if test_x.ndim == 4 else 0
+    if channels:
+        same_shape = tuple(point.mechanism.disguise(test_x[:1]).shape[1:]) == tuple(test_x.shape[1:])
+        _check_colour(a.name, view.mechanism, same_shape)
     robust, paper = robust_examiner(cfg), paper_examiner(cfg)
 
     rng = point.rng(STREAM_ATTACK)
@@ -161,10 +200,15 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
                   for _ in range(int(a.epochs) - 1)]
         observed = np.concatenate(others) if others else target[:0]
     public = _public_images(splits.public, a.get("public_size"), a.name) if spec.needs_public else None
+    shown = target                           # the disguised test images as they are (the gallery's)
+    if channels and a.name != "direct":      # one key for every channel: each channel is one more image
+        target, known_plain, known_disguised, observed, public = map(
+            fold_channels, (target, known_plain, known_disguised, observed, public))
+    folded_public = fold_channels(splits.public) if channels and a.name != "direct" else splits.public
     estimated = None
     if spec.places_blocks and not view.knows_permutation:
         view, estimated = _estimated_permutation(view, a, point, observed, known_plain, known_disguised,
-                                                 spec.needs_pairs)
+                                                 spec.needs_pairs, fold=fold_channels if channels else lambda x: x)
     knowledge = Knowledge(view, target, known_plain=known_plain if spec.needs_pairs else None,
                           known_disguised=known_disguised if spec.needs_pairs else None, observed=observed,
                           public=public)
@@ -175,11 +219,13 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     cleanup = None
     if a.name != "direct" and a.get("cleanup", True):
         cleanup = _cleanup(spec, view, a, raw, known_plain, known_disguised,
-                           public if public is not None else splits.public, rng)
+                           public if public is not None else folded_public, rng)
         recon = cleanup(raw)
     else:
         recon = raw
     attack_s = time.perf_counter() - t0
+    if channels and a.name != "direct":      # scored in colour
+        raw, recon = unfold_channels(raw, channels), unfold_channels(recon, channels)
 
     on_originals = (robust.accuracy(test_x, test_y), paper.accuracy(test_x, test_y))
     metrics = {**score(recon, test_x, test_y, robust, paper, on_originals), "attack_time_s": attack_s,
@@ -196,12 +242,14 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
         if np.isfinite(close):
             metrics["ssim_recovered"] = close
     if spec.places_blocks and len(view.true_permutation):
-        metrics.update(placement_scores(view.permutation, view.true_permutation, test_x, view.block_size))
+        metrics.update(placement_scores(view.permutation, view.true_permutation, fold_channels(test_x),
+                                        view.block_size))
     metrics.update({f"examiner_calib_{k}": v for k, v in robust.calibration.items()})
     metrics["examiner_calib_worst"] = robust.worst_calibration
     metrics["paper_examiner_calib_worst"] = paper.worst_calibration
     if result.hits is not None:
-        truth = as_units(gather_blocks(test_x, view.block_size, view.true_permutation), view.unit).any(axis=-1)
+        truth = as_units(gather_blocks(fold_channels(test_x), view.block_size, view.true_permutation),
+                         view.unit).any(axis=-1)
         metrics.update(hit_rates(result.hits, truth))
     tags = {"attack": a.name, "threat_level": spec.threat, "examiner": robust.name, "paper_examiner": paper.name,
             "train_run_id": paper.run_id or "none (trained by an attack run)",
@@ -211,4 +259,4 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
                                estimated or "given (the true π: an upper bound)")
     metrics["total_time_s"] = time.perf_counter() - t_start
     return AttackResult(metrics, params={"attack.known_pairs": str(m)}, tags=tags,
-                        gallery=(test_x, as_picture(view, target), recon, test_y))
+                        gallery=(test_x, as_picture(view, shown), recon, test_y))
