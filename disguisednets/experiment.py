@@ -102,6 +102,24 @@ def _log_arrays(arrays: dict, name: str) -> None:
         mlflow.log_artifact(str(Path(tmp) / name))
 
 
+SAMPLES = "samples.npz"   # an attack run's first test images: originals, as the cloud sees them, reconstructed
+
+
+def _samples(originals, disguised, recon, labels, n: int = 64) -> dict:
+    """The first ``n`` test images of an attack, as uint8 pictures (what ``disguisednets audit`` draws)."""
+    import numpy as np
+
+    def picture(a):
+        return np.clip(np.rint(np.asarray(a[:n], dtype=np.float64)), 0, 255).astype(np.uint8)
+
+    shown = np.asarray(disguised[:n], dtype=np.float64)     # disguised values need not lie in 0..255 (RMT):
+    axes = tuple(range(1, shown.ndim))                      # each image stretched to 0..255, as a viewer shows it
+    low, high = shown.min(axis=axes, keepdims=True), shown.max(axis=axes, keepdims=True)
+    shown = 255 * (shown - low) / np.where(high > low, high - low, 1)
+    return {"originals": picture(originals), "disguised": picture(shown), "reconstructed": picture(recon),
+            "labels": np.asarray(labels[:n])}
+
+
 def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
     import mlflow
 
@@ -123,5 +141,6 @@ def _attack(point: GridPoint, cfg: DictConfig) -> dict[str, Any]:
         fig = attack_gallery(originals, disguised, recon, labels,
                              per_class=int(cfg.attack.get("gallery_per_class", 2)), title=title)
         mlflow.log_figure(fig, "gallery.png")
+        _log_arrays(_samples(originals, disguised, recon, labels), SAMPLES)
         metrics["run_id"] = active.info.run_id
     return metrics

@@ -126,6 +126,9 @@ def build_key(cfg: DictConfig, image_shape: tuple[int, ...], n_classes: int,
         key = load_key(cfg.key.path, mechanism=mech.name)
         if key.image_shape != tuple(image_shape):
             raise ValueError(f"The key file is for images {key.image_shape}; the data are {tuple(image_shape)}.")
+        if int(key.spec.get("n_classes", n_classes)) < n_classes:
+            raise ValueError(f"The key file maps {key.spec['n_classes']} classes; the data have {n_classes}. Make a key "
+                             f"for them: disguisednets keygen … --classes {n_classes}.")
         return key
     settings = key_settings(mech)
     if "mean" in settings and settings["mean"] is None:   # InstaHide on a folder: its pixels' public statistics
@@ -180,6 +183,14 @@ class GridPoint:
                         (float(train.mean()), float(train.std())) if len(train) else None)
         return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed),
                    bool(cfg.mechanism.get("fresh_encodings", False)))
+
+    @property
+    def n_outputs(self) -> int:
+        """The classes a model of the disguised data tells apart: the key's secret label map's (at least the
+        data's; a data owner's key may map more classes than her folder has)."""
+        if self.key is None:
+            return self.splits.n_classes
+        return max(self.splits.n_classes, int(self.key.spec.get("n_classes", 0)))
 
     def data_inputs(self, public: bool = False) -> list[DataInput]:
         """The point's splits as :class:`DataInput` records (``public``: the public images too)."""

@@ -49,6 +49,10 @@ class Attack:
     needs_unit: bool = False
     needs_epochs: bool = False   # every epoch's encodings of the private set (InstaHide's fresh encodings)
     places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
+    targets: tuple[str, ...] = ()  # the schemes it is built to break (empty: every scheme); what an audit runs
+
+    def applies_to(self, mechanism: str) -> bool:
+        return not self.targets or mechanism in self.targets
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
         view = knowledge.view
@@ -177,30 +181,33 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
-           needs_pairs=True, needs_unit=True, places_blocks=True),
-    Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True, places_blocks=True),
+           needs_pairs=True, needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
+    Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True, places_blocks=True,
+           targets=("rmt",)),
     Attack("frequency", "a", "AES-ECB: each position's most frequent unit is background", _frequency,
-           needs_observed=True, needs_unit=True, places_blocks=True),
+           needs_observed=True, needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
     Attack("frequency_rank", "a", "AES-ECB: each position's ciphertext units paired with public plaintext units "
            "by frequency and place in the block", _frequency_rank, needs_observed=True, needs_public=True,
-           needs_unit=True, places_blocks=True),
+           needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
-           _covariance, needs_observed=True, needs_public=True, places_blocks=True),
+           _covariance, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
-           needs_observed=True, needs_public=True),
+           needs_observed=True, needs_public=True, targets=("permutation", "etc")),
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
-           _row_leak, needs_observed=True, needs_public=True, places_blocks=True),
+           _row_leak, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
-           known_pair, needs_pairs=True),
+           known_pair, needs_pairs=True, targets=("permutation", "etc", "learnable")),
     Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "
-           "data's statistics and public images", nibble_statistics, needs_observed=True, needs_public=True),
+           "data's statistics and public images", nibble_statistics, needs_observed=True, needs_public=True,
+           targets=("learnable",)),
     Attack("instahide_carlini", "a", "InstaHide: Carlini et al.'s attack — encodings that share an image grouped "
            "over every epoch the cloud holds, the image solved from each group", _instahide_carlini,
-           needs_public=True, needs_epochs=True),
+           needs_public=True, needs_epochs=True, targets=("instahide",)),
     Attack("dp_denoise", "a", "DP pixelization: the least-squares linear estimate of an image from its noisy cells, "
-           "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True),
+           "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True,
+           targets=("dp_pixelization",)),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
-           instahide_magnitude),
+           instahide_magnitude, targets=("instahide",)),
 )))
 
 

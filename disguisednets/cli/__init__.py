@@ -1,4 +1,4 @@
-"""The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export``.
+"""The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export | audit``.
 
     disguisednets keygen --mechanism rmt --image-size 28 --block-size 7 -o owner.key
     disguisednets keygen --mechanism etc --image-size 32 --channels 3 --block-size 4 -o photos.key
@@ -6,6 +6,7 @@
     disguisednets restore --key owner.key digits-disguised.npz -o digits-restored/
     disguisednets inspect owner.key
     disguisednets labels --key owner.key --classes-from digits/ 3 7 1
+    disguisednets audit digits/ --key owner.key -o digits-audit/
 
 Keys come from the OS CSPRNG and are written 0600; only their fingerprint is ever printed. Every
 check runs before anything is written, and outputs appear atomically (temporary name, then rename).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from disguisednets.cli.commands import cmd_disguise, cmd_export, cmd_inspect, cmd_keygen, cmd_labels, cmd_restore
+from disguisednets.cli.commands import cmd_audit, cmd_disguise, cmd_export, cmd_inspect, cmd_keygen, cmd_labels, cmd_restore
 from disguisednets.cli.commands import _image_size
 from disguisednets.data import DATASETS, DataError
 from disguisednets.imagefiles import InputError
@@ -91,6 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=8192)
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("audit", help="what a disguise costs and hides on your own images: <out>/report.md, figures",
+                       description="Train on your images in the clear and disguised (the utility cost), run every "
+                       "attack built for the scheme at level (a) and with known pairs, and model theft; write "
+                       "<out>/report.md with a verdict per threat level, samples.png and attacks.png. The report "
+                       "holds no key material. Example: disguisednets audit photos/ --key photos.key -o audit/")
+    p.add_argument("folder", help="a folder of class subfolders (or of train/ and test/, each of class subfolders)")
+    p.add_argument("settings", nargs="*", help="instead of --key: key settings as harness overrides, e.g. "
+                   "mechanism=rmt mechanism.block_size=4 noise=uniform (an experiment key is drawn)")
+    p.add_argument("--key", help="your key file (its settings and the key itself are used; never written out)")
+    p.add_argument("-o", "--output", required=True, help="the report's folder (created)")
+    p.add_argument("--pairs", type=int, nargs="+", default=[1, 20], help="known pairs m of level (b) (1 20)")
+    p.add_argument("--quick", action="store_true", help="a smaller network, fewer epochs and test images: minutes, "
+                   "not tens of minutes; the report says so")
+    p.add_argument("--public-share", type=float, default=0.25,
+                   help="share of the training images that stand in for the attacker's public images (0.25)")
+    p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_audit)
     return parser
 
 

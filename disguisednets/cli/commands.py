@@ -274,3 +274,22 @@ def cmd_export(args) -> int:
     print(f"Wrote {len(images)} {args.dataset} {args.split} images as PNG files to {args.output}"
           f"{'' if args.flat else ' (one folder per class)'}.")
     return 0
+
+
+def cmd_audit(args) -> int:
+    """What a disguise setting costs and hides on the owner's folder (:mod:`disguisednets.audit`)."""
+    import shlex
+
+    from disguisednets.audit import AuditPlan, run_audit
+
+    if any(m < 1 for m in args.pairs):
+        raise ValueError(f"--pairs are numbers of known pairs, each at least 1; got {args.pairs}.")
+    command = "disguisednets audit " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
+        "disguisednets audit"
+    plan = AuditPlan(Path(args.folder), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
+                     tuple(sorted(set(args.pairs))), args.quick, args.public_share, args.tracking_uri,
+                     not args.quiet, command)
+    report = run_audit(plan)
+    print(report.read_text().split("\n## What was audited")[0])
+    print(f"Written {report} with {report.parent / 'samples.png'} and {report.parent / 'attacks.png'}.")
+    return 0

@@ -157,7 +157,8 @@ def attack_gallery(original: np.ndarray, disguised: np.ndarray, reconstructed: n
                     d = np.asarray(disguised[i], np.float64)
                     ax.imshow((d - d.min()) / (np.ptp(d) or 1.0), cmap="gray", vmin=0, vmax=1)
                 else:
-                    ax.imshow((original if name == "original" else reconstructed)[i], cmap="gray", vmin=0, vmax=255)
+                    shown = np.asarray((original if name == "original" else reconstructed)[i], np.float64)
+                    ax.imshow(np.clip(shown, 0, 255) / 255.0, cmap="gray", vmin=0, vmax=1)   # colour: RGB in 0..1
         axes[row, 0].set_ylabel(str(c), fontsize=8)
     if title:
         fig.suptitle(title, fontsize=8)

@@ -40,7 +40,7 @@ def theft(point: GridPoint, result: TrainResult, cfg: DictConfig) -> TheftResult
     splits = point.splits
     x, y = splits.test
     train_x, train_y = splits.train
-    n, owner = splits.n_classes, result.metrics["test_acc"]
+    n, owner = point.n_outputs, result.metrics["test_acc"]
     out = {"theft_direct": theft_success(assigned_accuracy(predict(x), y, n), owner)}
     view = attacker_view(point.key, None, True, splits.image_shape)
     back = lambda images: np.clip(images, 0, 255)  # noqa: E731  (no disguise: the model's own space)

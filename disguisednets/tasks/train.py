@@ -36,7 +36,7 @@ def train(point: GridPoint, cfg: DictConfig, callbacks: list | None = None) -> T
     disguise_s = time.perf_counter() - t0
     splits = point.splits
     images = train_split[0]
-    model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=point.seed,
+    model = build_model(cfg.model, splits.image_shape[0], point.n_outputs, seed=point.seed,
                         in_channels=images.shape[3] if images.ndim == 4 else 1,
                         adaptation_block=getattr(point.mechanism, "adaptation_block", None))
     module, data, test_acc = fit_classifier(trainer, model, train_split, val_split, test_split, seed=point.seed,
