@@ -139,6 +139,13 @@ def run_audit(plan: AuditPlan) -> Path:
     if not 0 < plan.public_share < 1:
         raise ValueError(f"--public-share must be between 0 and 1; got {plan.public_share}.")
     disguise = key_overrides(plan.key_path) if plan.key_path is not None else list(plan.settings)
+    if plan.key_path is not None:          # a key for larger images than the folder's: zero-padded to its size
+        side = load_key(plan.key_path).image_shape[0]
+        if side != ds.train_images.shape[1]:
+            if side < ds.train_images.shape[1]:
+                raise ValueError(f"The key file is for {side}×{side} images; {plan.folder} holds "
+                                 f"{ds.train_images.shape[1]}×{ds.train_images.shape[2]} images. Make a key for them.")
+            disguise.append(f"dataset.pad_to={side}")
     mechanism = next(s.split("=", 1)[1] for s in disguise if s.startswith("mechanism="))
     n_train = len(ds.train_images)
     val = max(1, round(0.1 * n_train))
