@@ -37,7 +37,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENT = "audit"
 
 # What a full and a quick audit train and examine with (on top of the CPU trainer's defaults).
-FULL = ["model=alexnet_cpu", "trainer.max_epochs=6", "examiner.max_epochs=6"]
+FULL = ["model=alexnet_cpu", "trainer.max_epochs=12", "examiner.max_epochs=10"]
 QUICK = ["model=alexnet_cpu", "model.width=0.125", "trainer.max_epochs=3", "examiner.max_epochs=2",
          "examiner.max_calibration_loss=100"]
 QUICK_TEST_IMAGES = 500
