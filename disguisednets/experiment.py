@@ -106,8 +106,17 @@ SAMPLES = "samples.npz"   # an attack run's first test images: originals, as the
 
 
 def _samples(originals, disguised, recon, labels, n: int = 64) -> dict:
-    """The first ``n`` test images of an attack, as uint8 pictures (what ``disguisednets audit`` draws)."""
+    """``n`` test images of an attack, the first of each class in turn, as uint8 pictures (what ``disguisednets
+    audit`` draws; a folder's test split comes class by class, so the first ``n`` could all be one class)."""
     import numpy as np
+
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    rank = np.empty(len(labels), int)               # each image's place among its class's images
+    starts = np.searchsorted(labels[order], labels[order])
+    rank[order] = np.arange(len(labels)) - starts
+    pick = np.lexsort((np.arange(len(labels)), labels, rank))[:n]   # class by class, round by round
+    originals, disguised, recon, labels = (np.asarray(a)[pick] for a in (originals, disguised, recon, labels))
 
     def picture(a):
         return np.clip(np.rint(np.asarray(a[:n], dtype=np.float64)), 0, 255).astype(np.uint8)

@@ -104,7 +104,7 @@ def verdicts(result: AuditResult) -> list[tuple[str, AttackOutcome | None, str]]
             success = 0.0
         what = f"{best.attack} attack" + (f" with {best.pairs} pair{'s' * (best.pairs != 1)}" if best.pairs else "")
         if link >= LINKAGE_EXPOSED:
-            seen = (f"; a person would name the class of {success:.0f}% of the reconstructions relative to the "
+            seen = (f"; a person would name the class of {min(success, 100):.0f}% of the reconstructions relative to the "
                     "originals" if examiner_reliable(result) else "")
             words = f"{who} re-identifies {link:.0f}% of your test images ({what}{seen}): this setting does not hide them."
         elif link >= LINKAGE_HIDDEN:
