@@ -179,6 +179,10 @@ class GridPoint:
         check_settings(cfg)
         splits = load_splits(cfg)
         train = splits.train[0]
+        theft = cfg.get("theft")
+        if theft is not None and theft.get("enabled") and train.ndim == 4:   # before anything trains
+            raise ValueError("theft.enabled=true on colour images: model theft estimates grayscale disguises only "
+                             "(docs/method.md §4 \"Colour\"). Set theft.enabled=false.")
         key = build_key(cfg, splits.image_shape, splits.n_classes,
                         (float(train.mean()), float(train.std())) if len(train) else None)
         return cls(splits, key, NoDisguise() if key is None else make_mechanism(key), int(cfg.seed),

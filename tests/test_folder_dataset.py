@@ -120,3 +120,10 @@ def test_a_colour_folder_trains_and_is_attacked_through_the_harness(rgb_folder, 
         assert r.data.tags["dataset_shape"] == "16×16×3"
     (att,) = [r for r in runs if r.data.tags["kind"] == "attack"]
     assert att.data.metrics["linkage_rate"] == attacked["linkage_rate"]
+
+
+def test_model_theft_on_colour_is_refused_before_training(rgb_folder, cache, tmp_path):
+    cfg = compose_config([*FOLDER_TINY, f"dataset.path={rgb_folder}", f"paths.output_dir={tmp_path}",
+                          "mechanism=rmt", "mechanism.block_size=4", "theft.enabled=true"])
+    with pytest.raises(ValueError, match="grayscale disguises only"):
+        run(cfg)
