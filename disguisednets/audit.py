@@ -202,7 +202,7 @@ def run_audit(plan: AuditPlan) -> Path:
 
     first = client.get_run(results["disguised"]["run_id"]) if results["disguised"].get("run_id") else None
     fingerprint = first.data.tags.get("key_fingerprint", "?") if first else "?"
-    setting = first.data.tags.get("setting", "").split(" · ")[-1].split(" ", 1)[-1] if first else mechanism
+    setting = first.data.tags.get("setting", "").split(" · ")[-1].removeprefix(f"{ds.name} ") if first else mechanism
     cfg = _compose([*base, *disguise])
     result = AuditResult(
         folder=Path(plan.folder).name, dataset=ds.name, digest=ds.digest, shape=tuple(ds.train_images.shape[1:]),

@@ -155,7 +155,16 @@ def disguise_name(cfg: DictConfig) -> str:
             parts.append(f"eps{mech.epsilon:g}" if mech.epsilon is not None else "eps-inf")
         if mech.get("fresh_encodings") is False:
             parts.append("one-set")
-    return " ".join(p for p in (cfg.dataset.name, "-".join(parts), _noise_name(cfg.noise)) if p)
+    return " ".join(p for p in (dataset_label(cfg), "-".join(parts), _noise_name(cfg.noise)) if p)
+
+
+def dataset_label(cfg: DictConfig) -> str:
+    """The dataset's name in run names and tags: 'mnist', or a folder's '<name>-<content digest[:8]>'."""
+    if cfg.dataset.name != "folder":
+        return str(cfg.dataset.name)
+    from disguisednets.folderdata import dataset_id
+
+    return dataset_id(cfg.dataset)
 
 
 def task_name(cfg: DictConfig) -> str:

@@ -24,7 +24,8 @@ from hydra.experimental.callback import Callback
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from disguisednets.runinfo import code_version, config_digest, flat_params, git_commit, machine, run_name, setting_name
+from disguisednets.runinfo import (code_version, config_digest, dataset_label, flat_params, git_commit, machine, run_name,
+                                  setting_name)
 
 __all__ = ["PrepareTrackingStore", "MLflowEpochMetrics", "default_uri", "tracking_uri", "open_store", "prepare_store",
            "start_run", "mark_dead_runs", "log_data_inputs", "log_trained_model", "EXPERIMENT_KIND", "UI_URL",
@@ -193,7 +194,7 @@ def start_run(cfg: DictConfig, key, kind: str, extra_tags: dict[str, str] | None
     tags = {
         "kind": kind,
         "setting": setting_name(cfg),
-        "dataset": cfg.dataset.name,
+        "dataset": dataset_label(cfg),
         "mechanism": cfg.mechanism.name,
         "fold": str(cfg.fold),
         "key_fingerprint": key.fingerprint if key is not None else "none",

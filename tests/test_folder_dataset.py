@@ -117,7 +117,7 @@ def test_a_colour_folder_trains_and_is_attacked_through_the_harness(rgb_folder, 
     assert {r.data.tags["kind"] for r in runs} == {"train", "attack"}
     for r in runs:
         assert r.data.tags["dataset_digest"] == content_digest(rgb_folder)
-        assert r.data.tags["dataset_shape"] == "16×16×3"
+        assert r.data.tags["dataset_shape"] == "16×16×3" and r.data.tags["dataset"].startswith("shapes-")
     (att,) = [r for r in runs if r.data.tags["kind"] == "attack"]
     assert att.data.metrics["linkage_rate"] == attacked["linkage_rate"]
 
