@@ -228,7 +228,8 @@ def samples_figure(result: AuditResult, per_row: int = 8):
     first = [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:per_row]
     picks = (first + [i for i in range(len(labels)) if i not in first])[:per_row]
     grid = [("original", base["originals"]), ("disguised (what the cloud holds)", base["disguised"])]
-    grid += [(f"{level.split(':')[0]}: {best.label}", best.samples["reconstructed"]) for level, best in rows]
+    grid += [(f"{level.split(': ')[-1] if level.startswith('level (b)') else 'level (a)'}: best is {best.label}",
+              best.samples["reconstructed"]) for level, best in rows]
     fig, axes = plt.subplots(len(grid), len(picks), figsize=(1.1 * len(picks) + 1.6, 1.2 * len(grid) + 0.4),
                              squeeze=False)
     for r, (name, images) in enumerate(grid):
