@@ -147,6 +147,11 @@ def run_audit(plan: AuditPlan) -> Path:
                                  f"{ds.train_images.shape[1]}×{ds.train_images.shape[2]} images. Make a key for them.")
             disguise.append(f"dataset.pad_to={side}")
     mechanism = next(s.split("=", 1)[1] for s in disguise if s.startswith("mechanism="))
+    if mechanism == "none":
+        raise ValueError("mechanism=none disguises nothing: give the disguise to audit (e.g. mechanism=rmt).")
+    if ds.train_images.shape[1] != ds.train_images.shape[2]:
+        raise ValueError(f"{plan.folder}: images of {ds.train_images.shape[1]}×{ds.train_images.shape[2]} pixels; the "
+                         "disguises work on square images. Crop or pad them to a square first.")
     n_train = len(ds.train_images)
     val = max(1, round(0.1 * n_train))
     owner = int(round((n_train - val) * (1 - plan.public_share)))
@@ -165,9 +170,6 @@ def run_audit(plan: AuditPlan) -> Path:
             "trainer.progress_bar=false", *(QUICK if plan.quick else FULL),
             # small folders: batches small enough for the epochs to take enough steps
             f"trainer.batch_size={_batch(owner)}", f"examiner.batch_size={_batch(n_train - val)}"]
-    if ds.train_images.shape[1] != ds.train_images.shape[2]:
-        raise ValueError(f"{plan.folder}: images of {ds.train_images.shape[1]}×{ds.train_images.shape[2]} pixels; the "
-                         "disguises work on square images. Crop or pad them to a square first.")
     steps = [("train", "none", 0), ("train", mechanism, 0)] + [("attack", a, m) for a, m in attacks_for(mechanism,
                                                                                                           plan.pairs)]
     theft = mechanism in _THEFT_MECHANISMS and ds.train_images.ndim == 3   # theft estimates grayscale disguises
