@@ -138,3 +138,32 @@ def test_a_run_snapshot_gives_back_what_the_report_reads_and_refuses_what_is_not
     (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
     with pytest.raises(ValueError, match="not a run snapshot"):
         read_snapshot(tmp_path / "bad.json.gz")
+
+
+def test_the_store_wins_per_grid_point_and_the_snapshot_fills_the_rest(tmp_path):
+    """A sweep re-run in part (the store) and its earlier whole run (the snapshot): each grid point once."""
+    from disguisednets.reporting.runs import Runs
+    from disguisednets.reporting.snapshot import load_runs_or_snapshot, write_snapshot
+
+    old = [_run("covariance", "a", 0, 90.0, 90.0), _run("direct", "a", 0, 0.0, 10.0)]
+    for i, r in enumerate(old):
+        r.info = SimpleNamespace(run_id=f"old{i}", start_time=0, end_time=1)
+    write_snapshot(Runs("peers", old), tmp_path, "test")
+    new = _run("covariance", "a", 0, 99.0, 99.0)
+    new.info = SimpleNamespace(run_id="new", start_time=2, end_time=3)
+
+    class Client:   # the store: one experiment with one finished run
+        def __init__(self, found):
+            self.found = found
+
+        def get_experiment_by_name(self, name):
+            return SimpleNamespace(experiment_id="1") if self.found else None
+
+        def search_runs(self, *a, **k):
+            return self.found
+
+    runs, source = load_runs_or_snapshot(Client([new]), "peers", tmp_path)
+    assert source == "store + snapshot" and sorted(r.info.run_id for r in runs.runs) == ["new", "old1"]
+    runs, source = load_runs_or_snapshot(Client([]), "peers", tmp_path)
+    assert source == "snapshot" and len(runs) == 2
+    assert load_runs_or_snapshot(Client([]), "peers", tmp_path / "none")[1] == "none"

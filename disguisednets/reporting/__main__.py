@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     _store_options(p)
     p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md) and results/frontier.png")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--snapshots", default="results/runs", help="run snapshots: read an experiment from here when "
-                   "the store has none of its runs, and (re)write the snapshot of each one read from the store")
+    p.add_argument("--snapshots", default="results/runs", help="run snapshots: a grid point the store has no run of "
+                   "is read from here; the snapshot of each experiment read from the store is (re)written")
     _store_options(p)
     p = sub.add_parser("snapshot", help="keep experiments' runs (tags, params, final metrics) in results/runs/")
     p.add_argument("experiments", nargs="*", help="default: every experiment the resistance report reads")
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         read, sources = {}, {}
         for e in dict.fromkeys((*ATTACK_EXPERIMENTS, *TRAIN_EXPERIMENTS)):
             read[e], sources[e] = load_runs_or_snapshot(client, e, args.snapshots)
-            if sources[e] == "store" and args.snapshots:   # the committed record of what this report read
+            if sources[e].startswith("store") and args.snapshots:   # the committed record of what this report read
                 write_snapshot(read[e], args.snapshots, args.made_by or "python -m disguisednets.reporting resistance")
         attacks = {e: read[e].attacked() for e in ATTACK_EXPERIMENTS}
         trains = {e: read[e].trained() for e in TRAIN_EXPERIMENTS}

@@ -140,7 +140,8 @@ def _sources_line(sources: dict[str, str] | None) -> str:
     if not sources:
         return ""
     said = {"store": "from the MLflow store", "snapshot": "from their snapshots in results/runs/ (the store had none "
-            "of their runs)", "none": "with no runs at all (their rows are missing)"}
+            "of their runs)", "store + snapshot": "from the store, and from their snapshots for the grid points the "
+            "store had no run of", "none": "with no runs at all (their rows are missing)"}
     parts = [f"{said[k]}: {', '.join(f'`{e}`' for e, s in sources.items() if s == k)}"
              for k in said if any(s == k for s in sources.values())]
     return " Experiments read " + "; ".join(parts) + "."

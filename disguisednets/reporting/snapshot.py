@@ -84,11 +84,15 @@ def read_snapshot(path: str | Path) -> Runs:
 
 
 def load_runs_or_snapshot(client: MlflowClient, experiment: str, directory: str | Path | None) -> tuple[Runs, str]:
-    """The experiment's runs from the store if it has any, else from its snapshot in ``directory``; with where
-    they came from ("store", "snapshot" or "none")."""
+    """The experiment's runs: the store's, and for every grid point (setting, fold) the store has no run of, its
+    snapshot's in ``directory``; with where they came from ("store", "snapshot", "store + snapshot" or "none")."""
     runs = load_runs(client, experiment)
-    if runs.runs:
-        return runs, "store"
-    if directory is not None and snapshot_path(directory, experiment).is_file():
-        return read_snapshot(snapshot_path(directory, experiment)), "snapshot"
-    return runs, "none"
+    path = None if directory is None else snapshot_path(directory, experiment)
+    if path is None or not path.is_file():
+        return runs, "store" if runs.runs else "none"
+    kept = read_snapshot(path).runs
+    if not runs.runs:
+        return Runs(experiment, kept), "snapshot"
+    have = {(r.data.tags.get("setting"), r.data.tags.get("fold")) for r in runs.runs}
+    older = [r for r in kept if (r.data.tags.get("setting"), r.data.tags.get("fold")) not in have]
+    return Runs(experiment, runs.runs + older), "store + snapshot" if older else "store"
