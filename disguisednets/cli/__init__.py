@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    args.argv = argv          # the command as given (an audit report names it)
     try:
         if getattr(args, "chunk", 1) < 1:
             raise InputError("--chunk must be at least 1.")

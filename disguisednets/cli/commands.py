@@ -284,10 +284,7 @@ def cmd_audit(args) -> int:
 
     if any(m < 1 for m in args.pairs):
         raise ValueError(f"--pairs are numbers of known pairs, each at least 1; got {args.pairs}.")
-    parts = [args.folder, *args.settings] + (["--key", args.key] if args.key else []) + ["-o", args.output]
-    parts += (["--pairs", *map(str, args.pairs)] if list(args.pairs) != [1, 20] else []) + (["--quick"] if args.quick else [])
-    parts += [f"--public-share={args.public_share:g}"] if args.public_share != 0.25 else []
-    command = "disguisednets audit " + " ".join(shlex.quote(str(a)) for a in parts)
+    command = "disguisednets " + shlex.join(args.argv)
     plan = AuditPlan(Path(args.folder), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
                      tuple(sorted(set(args.pairs))), args.quick, args.public_share, args.tracking_uri,
                      not args.quiet, command)

@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-__all__ = ["Runs", "load_runs", "pi_given", "values", "mean_std", "fmt", "folds"]
+__all__ = ["Runs", "grid_point", "load_runs", "pi_given", "values", "mean_std", "fmt", "folds"]
 
 
 @dataclass
@@ -38,6 +38,11 @@ class Runs:
         return len(self.runs)
 
 
+def grid_point(run) -> tuple[str | None, str | None]:
+    """The grid point a run belongs to: its ``setting`` and ``fold`` tags (a report keeps one run of each)."""
+    return run.data.tags.get("setting"), run.data.tags.get("fold")
+
+
 def load_runs(client: MlflowClient, experiment: str) -> Runs:
     """The experiment's train and attack runs, the latest finished one of each (setting, fold)."""
     exp = client.get_experiment_by_name(experiment)
@@ -48,7 +53,7 @@ def load_runs(client: MlflowClient, experiment: str) -> Runs:
     latest: dict[tuple[str, str], object] = {}
     for r in found:
         if r.data.tags.get("kind") in ("train", "attack"):
-            latest.setdefault((r.data.tags.get("setting"), r.data.tags.get("fold")), r)
+            latest.setdefault(grid_point(r), r)
     return Runs(experiment, list(latest.values()))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from disguisednets.reporting.runs import Runs, load_runs
+from disguisednets.reporting.runs import Runs, grid_point, load_runs
 
 __all__ = ["SnapshotRun", "load_runs_or_snapshot", "read_snapshot", "snapshot_path", "write_snapshot"]
 
@@ -93,6 +93,6 @@ def load_runs_or_snapshot(client: MlflowClient, experiment: str, directory: str 
     kept = read_snapshot(path).runs
     if not runs.runs:
         return Runs(experiment, kept), "snapshot"
-    have = {(r.data.tags.get("setting"), r.data.tags.get("fold")) for r in runs.runs}
-    older = [r for r in kept if (r.data.tags.get("setting"), r.data.tags.get("fold")) not in have]
+    have = {grid_point(r) for r in runs.runs}
+    older = [r for r in kept if grid_point(r) not in have]
     return Runs(experiment, runs.runs + older), "store + snapshot" if older else "store"
