@@ -167,3 +167,14 @@ def test_the_store_wins_per_grid_point_and_the_snapshot_fills_the_rest(tmp_path)
     runs, source = load_runs_or_snapshot(Client([]), "peers", tmp_path)
     assert source == "snapshot" and len(runs) == 2
     assert load_runs_or_snapshot(Client([]), "peers", tmp_path / "none")[1] == "none"
+
+
+def test_uniform_noise_of_level_0_is_the_same_setting_as_no_noise():
+    """Fig 7 sweeps noise level 0, 50, 100; its level-0 trainings give the noise-free settings their cost."""
+    trains = {"table2": [_run("train", "", 0, 0, 0, kind="train", mechanism="none", disguise="none", acc=99.0)],
+              "fig7": [_run("train", "", 0, 0, 0, kind="train", disguise="rmt-b7-gaussian-matrix uniform-level0", acc=97.0),
+                       _run("train", "", 0, 0, 0, kind="train", disguise="rmt-b7-gaussian-matrix uniform-level100", acc=96.0)]}
+    costs = utility_costs(trains)
+    assert costs[("mnist", "rmt-b7-gaussian-matrix")] == 2.0
+    assert costs[("mnist", "rmt-b7-gaussian-matrix uniform-level100")] == 3.0
+    assert ("mnist", "rmt-b7-gaussian-matrix uniform-level0") not in costs

@@ -47,7 +47,9 @@ def setting_key(run) -> tuple[str, str]:
     """(dataset, disguise) of a run: the part of its ``setting`` tag after the task."""
     setting = run.data.tags.get("setting", "")
     disguise = setting.split(" · ", 1)[1] if " · " in setting else setting
-    return run.data.tags.get("dataset", ""), disguise.split(" ", 1)[1] if " " in disguise else disguise
+    disguise = disguise.split(" ", 1)[1] if " " in disguise else disguise
+    # Uniform noise of level 0 adds nothing (Fig 7's noise-free points): the same disguise as no noise.
+    return run.data.tags.get("dataset", ""), disguise.removesuffix(" uniform-level0")
 
 
 def attack_label(run) -> str:
