@@ -27,7 +27,8 @@ __all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung"
            "verdicts"]
 
 RUNGS = ("level (a)", "level (a), π given", "m = 1", "m = 2", "m = 5", "m = 10", "m = 20")
-ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "fig10_regression", "attacks_cpu", "row_leak", "peers")
+# (experiment=fig10_regression logs its runs into the MLflow experiment fig10, read with it)
+ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "attacks_cpu", "row_leak", "peers")
 TRAIN_EXPERIMENTS = ("table2", "fig6", "fig7", "fig9", "peers", "instahide_curve")
 # An experiment without its own clear-image baseline compared against another's (else Table II's)
 BASELINE_OF = {"instahide_curve": "peers"}
