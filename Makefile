@@ -117,13 +117,15 @@ results-instahide-curve: runs-instahide-curve
 results-resistance: results-runs
 	$(REPORT) resistance --made-by "make results-resistance"
 
-## test: every test, the slow ones (training, subprocesses) included
+## test: every test, the slow ones (training, subprocesses) included, one worker per core (pytest-xdist;
+## `make test WORKERS=0` runs them in this process)
+WORKERS ?= auto
 test: data
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS)
 
-## test-fast: the tests not marked slow (under a minute)
+## test-fast: the tests not marked slow
 test-fast: data
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(WORKERS) -m "not slow"
 
 ## ui: the MLflow UI on the runs of outputs/ (opens on the table of runs: the address below picks model training)
 ui: install

@@ -28,6 +28,7 @@ from disguisednets.attacks.registry import ATTACKS
 from disguisednets.folderdata import load_folder
 from disguisednets.gridpoint import _THEFT_MECHANISMS
 from disguisednets.mechanisms import load_key
+from disguisednets.progress import progress
 from disguisednets.reporting.audit_report import AttackOutcome, AuditResult, attacks_figure, report_markdown, \
     samples_figure
 
@@ -123,7 +124,6 @@ def _samples(client, run_id: str) -> dict | None:
 def run_audit(plan: AuditPlan) -> Path:
     """Run the audit; returns the path of its report."""
     from mlflow.tracking import MlflowClient
-    from tqdm.auto import tqdm
 
     from disguisednets.experiment import run
     from disguisednets.tracking import default_uri
@@ -176,9 +176,8 @@ def run_audit(plan: AuditPlan) -> Path:
     results: dict = {}
     outcomes: list[AttackOutcome] = []
     client = MlflowClient(uri)
-    bar = tqdm(steps, desc="audit", unit="run", disable=not plan.progress, file=sys.stderr)
-    for kind, name, m in bar:
-        bar.set_postfix_str(f"{kind} {name}" + (f" m={m}" if m else ""))
+    for kind, name, m in progress(steps, "audit", unit="run", enabled=plan.progress,
+                                  describe=lambda step: f"{step[0]} {step[1]}" + (f" m={step[2]}" if step[2] else "")):
         if kind == "train" and name == "none":
             results["baseline"] = run(_compose([*base, "mechanism=none", "noise=none"]))
         elif kind == "train":
@@ -199,7 +198,6 @@ def run_audit(plan: AuditPlan) -> Path:
                 outcome.metrics, outcome.run_id = metrics, metrics.get("run_id")
                 outcome.samples = _samples(client, outcome.run_id) if outcome.run_id else None
             outcomes.append(outcome)
-    bar.close()
     outcomes.sort(key=lambda o: o.pairs)      # level (a) first, then by the pairs the attacker knows
 
     first = client.get_run(results["disguised"]["run_id"]) if results["disguised"].get("run_id") else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Iterator
 
 import numpy as np
@@ -21,7 +22,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "fit_classifier", "resolve_device",
+from disguisednets.progress import on_terminal, say
+
+__all__ = ["TensorLoader", "DisguisedDataModule", "ImageClassifier", "EpochLines", "fit_classifier", "resolve_device",
            "standardization", "bf16_supported"]
 
 log = logging.getLogger(__name__)
@@ -225,6 +228,23 @@ def resolve_device(trainer_cfg) -> dict:
             "fallback": False}
 
 
+class EpochLines(pl.Callback):
+    """A line per epoch where no one watches a progress bar (``progress_bar: true`` off a terminal): the
+    epoch, the training loss and accuracy, the validation accuracy where there is a validation split, the
+    epoch's wall time."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        parts = [f"{name} {100 * m[key]:.1f}%" if key.endswith("_acc") else f"{name} {m[key]:.4f}"
+                 for key, name in (("train_loss", "train loss"), ("train_acc", "train acc"), ("val_acc", "val acc"))
+                 if key in m]
+        say(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: " + ", ".join(parts)
+            + f" ({time.perf_counter() - self._t0:.0f} s)")
+
+
 def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int,
                    callbacks: list | None = None, augment=None,
                    train_epoch=None, standardize: bool = True) -> tuple[ImageClassifier, DisguisedDataModule, float]:
@@ -260,11 +280,14 @@ def fit_classifier(trainer_cfg, model: nn.Module, train, val, test, *, seed: int
     module.device_info = run  # what the run actually used (a GPU config may have fallen back)
     limit = settings.get("limit_train_batches")
     limits = {"limit_train_batches": limit} if limit else {}
+    # Progress: Lightning's bar on a terminal; a line per epoch in a log (a bar redraws itself thousands of times).
+    bar = bool(settings.progress_bar) and on_terminal()
+    callbacks = [*(callbacks or []), *([EpochLines()] if settings.progress_bar and not bar else [])]
     trainer = pl.Trainer(
         accelerator=run["accelerator"], devices=run["devices"], precision=run["precision"],
         strategy=run["strategy"], max_epochs=settings.max_epochs,
-        logger=False, enable_checkpointing=False, enable_progress_bar=bool(settings.progress_bar),
-        enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks or [], **limits,
+        logger=False, enable_checkpointing=False, enable_progress_bar=bar,
+        enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks, **limits,
         reload_dataloaders_every_n_epochs=1 if train_epoch is not None else 0,
     )
     trainer.fit(module, datamodule=data)

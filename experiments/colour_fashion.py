@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from disguisednets.data import load_dataset
 
@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     images, labels = colour_fashion(ds.train_images[:args.count], args.seed), ds.train_labels[:args.count]
     for name in CLASSES:
         (out / name).mkdir(parents=True)
-    for i, (image, label) in enumerate(tqdm(zip(images, labels), total=len(images), desc="PNG files")):
+    files = tqdm(zip(images, labels), total=len(images), desc="PNG files", disable=None)   # no bar off a terminal
+    for i, (image, label) in enumerate(files):
         Image.fromarray(image).save(out / CLASSES[label] / f"{i:05d}.png")   # one file per image: Pillow's own loop
     print(f"Wrote {len(images)} 32×32 RGB images in {len(CLASSES)} class folders under {out}.")
     return 0

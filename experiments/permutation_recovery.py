@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,6 +23,7 @@ from disguisednets.attacks.permutation_estimate import (estimate_permutation, ma
 from disguisednets.data import load_dataset, pad_to  # noqa: E402
 from disguisednets.mechanisms import generate_key, make_mechanism  # noqa: E402
 from disguisednets.mechanisms.blocks import gather_blocks  # noqa: E402
+from disguisednets.progress import progress  # noqa: E402
 
 COMMAND = ".venv/bin/python experiments/permutation_recovery.py"
 UNIFORM = lambda level: {"kind": "uniform", "level": level} if level else None  # noqa: E731
@@ -53,7 +53,7 @@ def main(out: Path = ROOT / "results" / "permutation_recovery.md", observed_n: i
              "time (s) | level (b), 20 pairs alone: pixels placed (%) |", "|---|---|---|---|---|---|---|---|"]
     for name in ("mnist", "fashion"):
         ds = load_dataset(name)
-        for where, mechanism, b, noise, settings in tqdm(SETTINGS, desc=name):
+        for where, mechanism, b, noise, settings in progress(SETTINGS, name, unit="setting"):
             size = 32 if mechanism == "aes_ecb" else 28
             train, test = ds.train_images, ds.test_images
             if size != 28:

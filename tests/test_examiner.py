@@ -24,7 +24,8 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def examiner():
-    """The robust examiner of MNIST fold 0, real recipe (all 60,000 training images)."""
+    """The robust examiner of MNIST fold 0, real recipe (all 60,000 training images, its augmentations), for the
+    tests' 2 epochs (conftest.py)."""
     return robust_examiner(compose_config(["trainer.progress_bar=false"]))
 
 
@@ -75,13 +76,22 @@ def test_robust_examiner_keeps_its_accuracy_on_every_calibration_perturbation(ex
     assert 100 * acc / (cal["clean"] / 100) == pytest.approx(cal["noise_0_100"], abs=1e-6)
 
 
+def test_the_robust_examiner_trains_6_epochs_unless_the_tests_ask_for_fewer(monkeypatch):
+    assert compose_config().examiner.max_epochs == 2          # conftest.py: the tests' examiner
+    monkeypatch.delenv("DISGUISEDNETS_EXAMINER_EPOCHS")
+    assert compose_config().examiner.max_epochs == 6          # the real recipe, an int as Lightning needs
+
+
 @pytest.mark.slow  # trains or runs a subprocess
 def test_robust_examiner_is_one_per_dataset_whatever_the_fold_and_scale(examiner, shared_examiners):
-    before = sorted(shared_examiners.glob("robust-*.pt"))
+    def mnist_examiners():   # other test workers may add other datasets' examiners meanwhile
+        return {p.name: p.stat().st_mtime_ns for p in shared_examiners.glob("robust-mnist-*.pt")}
+
+    before = mnist_examiners()
     for overrides in (["scale=toy"], ["scale=cpu", "mechanism=aes_ecb"], ["dataset.train_size=500"], ["fold=1"]):
         again = robust_examiner(compose_config(overrides))
         assert again.name == examiner.name
-    assert sorted(shared_examiners.glob("robust-*.pt")) == before  # loaded, never retrained
+    assert mnist_examiners() == before  # loaded, never retrained (nor re-written)
 
 
 @pytest.mark.slow  # trains or runs a subprocess

@@ -153,3 +153,44 @@ def test_the_paper_is_named_by_its_title_everywhere():
             if not m[0].startswith(TITLE[:len(m[0])]) and not TITLE.startswith(m[0][:len(TITLE)]):
                 wrong.append(f"{name}: {m[0][:90]!r}")
     assert not wrong, wrong
+
+
+def test_the_readme_opens_with_the_verdict_that_resistance_md_gives():
+    """The README's first screen says what the project finds: its numbers are resistance.md's, as the resistance
+    report writes them (``python -m disguisednets.reporting resistance`` rewrites both)."""
+    from disguisednets.reporting.verdict import BEGIN, END, read_resistance, verdict_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    assert BEGIN in readme and END in readme, "README.md lacks the verdict block"
+    assert readme.index(BEGIN) < readme.index("## "), "the verdict is not on the README's first screen"
+    shown = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert shown == verdict_markdown(read_resistance((RESULTS / "resistance.md").read_text())), (
+        "README.md's verdict disagrees with results/resistance.md: run `python -m disguisednets.reporting resistance`")
+    assert "(results/frontier.png)" in shown and (RESULTS / "frontier.png").is_file()
+
+
+# What the project's history looks like in text: issue numbers, development sessions, stops and rounds.
+HISTORY = re.compile(r"\bissues?\s*#?\d+|#\d{2,}\b(?!\w)|\b(?:this|that|earlier|previous|last|next|later|one|the "
+                     r"session's|a)\s+(?:sessions?|stops?|rounds?)\b|\bsessions?\s+(?:of|before|ago)\b|\bstop\s+\d+",
+                     re.I)
+
+
+def history_mentions(text: str) -> list[str]:
+    return [m[0] for m in HISTORY.finditer(re.sub(r"\s+", " ", text))]
+
+
+def test_documents_speak_of_the_project_not_of_its_history():
+    """No tracked text (documents, code and its comments, configs) speaks of issue numbers or of the project's
+    development sessions; what changed and when is in CHANGELOG.md by date, and the how in provenance lines."""
+    assert history_mentions("re-made at issue 23's code; see #24") == ["issue 23", "#24"]
+    assert history_mentions("the store did not survive into this session; the earlier sessions' Xeon") == [
+        "this session", "earlier sessions"]
+    assert history_mentions('@pytest.fixture(scope="session") — one cache for the test run; stop words') == []
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix not in (".py", ".md", ".yaml", ".sh", ".toml", "") or not path.is_file() or path == Path(__file__):
+            continue
+        found += [f"{name}: {m!r}" for m in history_mentions(path.read_text(errors="replace"))]
+    assert not found, found

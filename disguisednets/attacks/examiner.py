@@ -104,6 +104,16 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _training_lock(path: Path):
+    """A file lock beside the cache file ``path``: of processes that need the same missing examiner at once
+    (parallel sweep jobs, test workers), one trains it and the others wait for it and load it. Waits up to
+    two hours (a robust examiner trains in minutes on 2 cores, 32-bit)."""
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{path}.lock", timeout=7200)
+
+
 def _digest(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -171,16 +181,23 @@ def paper_examiner(cfg: DictConfig) -> Examiner:
     """The baseline model of ``cfg``'s scale as examiner, trained (and cached) if missing."""
     path = _paper_path(cfg)
     if not path.is_file():
-        native = copy.deepcopy(cfg)
-        OmegaConf.update(native, "dataset.pad_to", None, force_add=True)
-        splits = load_splits(native)
-        model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed),
-                            in_channels=_channels(splits.image_shape))
-        module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test,
-                                         seed=int(cfg.seed))
-        save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes)
+        with _training_lock(path):
+            if not path.is_file():   # another process may have trained it while this one waited
+                _train_paper_examiner(cfg)
     ds_shape = load_configured(cfg.dataset).train_images.shape[1:]
     return _load(path, cfg.model, ds_shape)
+
+
+def _train_paper_examiner(cfg: DictConfig) -> None:
+    """Train the baseline of ``cfg``'s scale on the dataset's own images and cache it as its examiner."""
+    native = copy.deepcopy(cfg)
+    OmegaConf.update(native, "dataset.pad_to", None, force_add=True)
+    splits = load_splits(native)
+    model = build_model(cfg.model, splits.image_shape[0], splits.n_classes, seed=int(cfg.seed),
+                        in_channels=_channels(splits.image_shape))
+    module, data, _ = fit_classifier(cfg.trainer, model, splits.train, splits.val, splits.test,
+                                     seed=int(cfg.seed))
+    save_examiner(cfg, module.model, data.mean, data.std, splits.n_classes)
 
 
 # ---------------------------------------------------------------------------------- robust
@@ -199,37 +216,14 @@ def robust_examiner(cfg: DictConfig) -> Examiner:
     """The robust examiner of ``cfg``'s dataset (``cfg.examiner``), trained (and cached) if missing;
     the same for every fold and scale. Warns when its calibration loses more than
     ``examiner.max_calibration_loss`` points."""
-    from disguisednets.augment import PersonInvariances
-
     e = cfg.examiner
     path = _robust_path(cfg)
     ds = load_configured(cfg.dataset)
     shape = ds.train_images.shape[1:]
     if not path.is_file():
-        seed = int(e.seed)
-        rng = np.random.default_rng([seed, 3])
-        n = len(ds.train_images) if e.train_size is None else int(e.train_size)
-        idx = rng.permutation(len(ds.train_images))[:n]
-        trainer = OmegaConf.create({
-            "accelerator": "gpu" if torch.cuda.is_available() else "cpu", "devices": 1, "strategy": "auto",
-            "precision": e.precision, "channels_last": True, "max_epochs": e.max_epochs,
-            "batch_size": e.batch_size, "eval_batch_size": 2048, "lr": e.lr, "weight_decay": e.weight_decay,
-            "limit_train_batches": None, "progress_bar": bool(cfg.trainer.get("progress_bar", True)),
-        })
-        log.info("Training the robust examiner of %s on %d original images (%d epochs); cached at %s",
-                 cfg.dataset.name, n, e.max_epochs, path)
-        model = build_model(e.model, shape[0], ds.n_classes, seed=seed, in_channels=_channels(shape))
-        a = e.augment
-        augment = PersonInvariances(p=a.p, noise=a.noise, offset=tuple(a.offset), contrast=tuple(a.contrast),
-                                    blur=a.blur, shift=a.shift)
-        module, data, _ = fit_classifier(trainer, model, (ds.train_images[idx], ds.train_labels[idx]), None,
-                                         (ds.test_images, ds.test_labels), seed=seed, augment=augment)
-        model = module.model.cpu().eval().to(memory_format=torch.contiguous_format)
-        calibration = calibrate(Examiner(model, data.mean, data.std, shape).predict, ds.test_images,
-                                ds.test_labels)
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        _atomic_save({"state_dict": state, "mean": data.mean, "std": data.std, "classes": list(range(ds.n_classes)),
-                      "calibration": calibration, "settings": _robust_settings(cfg)}, path)
+        with _training_lock(path):
+            if not path.is_file():   # another process may have trained it while this one waited
+                _train_robust_examiner(cfg, path, ds)
     examiner = _load(path, e.model, shape)
     if 100 - examiner.worst_calibration > float(e.max_calibration_loss):
         log.warning("The robust examiner %s loses %.1f points (relative) on its calibration set (limit %s): "
@@ -237,3 +231,35 @@ def robust_examiner(cfg: DictConfig) -> Examiner:
                     100 - examiner.worst_calibration, e.max_calibration_loss,
                     json.dumps({k: round(v, 1) for k, v in examiner.calibration.items()}))
     return examiner
+
+
+def _train_robust_examiner(cfg: DictConfig, path: Path, ds: Dataset) -> None:
+    """Train the robust examiner on ``ds``'s original training images and cache it at ``path``."""
+    from disguisednets.augment import PersonInvariances
+
+    e = cfg.examiner
+    shape = ds.train_images.shape[1:]
+    seed = int(e.seed)
+    rng = np.random.default_rng([seed, 3])
+    n = len(ds.train_images) if e.train_size is None else int(e.train_size)
+    idx = rng.permutation(len(ds.train_images))[:n]
+    trainer = OmegaConf.create({
+        "accelerator": "gpu" if torch.cuda.is_available() else "cpu", "devices": 1, "strategy": "auto",
+        "precision": e.precision, "channels_last": True, "max_epochs": e.max_epochs,
+        "batch_size": e.batch_size, "eval_batch_size": 2048, "lr": e.lr, "weight_decay": e.weight_decay,
+        "limit_train_batches": None, "progress_bar": bool(cfg.trainer.get("progress_bar", True)),
+    })
+    log.info("Training the robust examiner of %s on %d original images (%d epochs); cached at %s",
+             cfg.dataset.name, n, e.max_epochs, path)
+    model = build_model(e.model, shape[0], ds.n_classes, seed=seed, in_channels=_channels(shape))
+    a = e.augment
+    augment = PersonInvariances(p=a.p, noise=a.noise, offset=tuple(a.offset), contrast=tuple(a.contrast),
+                                blur=a.blur, shift=a.shift)
+    module, data, _ = fit_classifier(trainer, model, (ds.train_images[idx], ds.train_labels[idx]), None,
+                                     (ds.test_images, ds.test_labels), seed=seed, augment=augment)
+    model = module.model.cpu().eval().to(memory_format=torch.contiguous_format)
+    calibration = calibrate(Examiner(model, data.mean, data.std, shape).predict, ds.test_images,
+                            ds.test_labels)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic_save({"state_dict": state, "mean": data.mean, "std": data.std, "classes": list(range(ds.n_classes)),
+                  "calibration": calibration, "settings": _robust_settings(cfg)}, path)

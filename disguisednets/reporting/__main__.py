@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", default="peers", help="MLflow experiment name")
     p.add_argument("--results-dir", default="results")
     _store_options(p)
-    p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md) and results/frontier.png")
+    p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md), results/frontier.png and "
+                       "the verdict at the top of the README beside results/")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--snapshots", default="results/runs", help="run snapshots: a grid point the store has no run of "
                    "is read from here; the snapshot of each experiment read from the store is (re)written")
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         from disguisednets.reporting.resistance import (ATTACK_EXPERIMENTS, TRAIN_EXPERIMENTS, frontier_figure,
                                                         resistance_markdown, utility_costs, verdicts)
         from disguisednets.reporting.snapshot import load_runs_or_snapshot, write_snapshot
+        from disguisednets.reporting.verdict import BEGIN as VERDICT_BEGIN
+        from disguisednets.reporting.verdict import read_resistance, readme_with_verdict, verdict_markdown
 
         client = MlflowClient(uri)
         read, sources = {}, {}
@@ -147,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                       run_machines(everything))
         print(out.read_text())
         print(f"Written {out} and {out.with_name('frontier.png')}.")
+        readme = Path(args.results_dir).resolve().parent / "README.md"   # the project's README beside results/
+        if readme.is_file() and VERDICT_BEGIN in readme.read_text():
+            readme.write_text(readme_with_verdict(readme.read_text(), verdict_markdown(read_resistance(out.read_text()))))
+            print(f"Written the verdict at the top of {readme}.")
         return 0
     if args.cmd in ("peers", "theft"):
         from disguisednets.reporting.runs import load_runs
