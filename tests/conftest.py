@@ -7,10 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+# Test workers (pytest-xdist: `make test` runs one per core) share the cores: each gets its share of the threads
+# of torch and of numpy's BLAS, and so do the subprocesses it starts (read when those libraries load: before
+# the imports below).
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if WORKERS > 1:
+    _threads = str(max(1, (os.cpu_count() or 1) // WORKERS))
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = _threads
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -50,16 +59,6 @@ def multirun(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
 # epochs instead of 6 — a third of the time, and it still keeps ≥ 98.5% clean accuracy and ≥ 97% of it on every
 # calibration perturbation (test_examiner.py checks both). Subprocesses inherit it.
 os.environ.setdefault("DISGUISEDNETS_EXAMINER_EPOCHS", "2")
-
-# Test workers (pytest-xdist, `make test` runs one per core) share the cores: each gets its share of torch's
-# threads, and so do the subprocesses it starts (OMP_NUM_THREADS is read when torch is imported).
-WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-if WORKERS > 1:
-    _threads = max(1, (os.cpu_count() or 1) // WORKERS)
-    os.environ["OMP_NUM_THREADS"] = str(_threads)
-    import torch
-
-    torch.set_num_threads(_threads)
 
 # Tests that train the robust examiner of MNIST first, those that only use it last: the worker that trains
 # it (the first test goes to the first worker) is busy for minutes while the other works through the rest.

@@ -197,7 +197,7 @@ def test_row_leak_reads_noiseless_rmt_and_fails_on_noise(mnist):
     (level a): the observed disguised set and public images, no pair."""
     from disguisednets.attacks.registry import ATTACKS, Knowledge, attacker_view
 
-    observed, target, public = mnist.train_images[:20000], mnist.test_images[:500], mnist.train_images[40000:45000]
+    observed, target, public = mnist.train_images[:10000], mnist.test_images[:500], mnist.train_images[40000:45000]
     scores = {}
     for level in (None, 100):
         noise = {"kind": "uniform", "level": level} if level else None
@@ -218,7 +218,7 @@ def test_row_leak_reads_noiseless_rmt_and_fails_on_noise(mnist):
 
 
 @pytest.mark.slow  # trains or runs a subprocess
-def test_the_peer_attacks_of_issue_24_run_through_the_harness(attack_out):
+def test_the_peer_attacks_run_through_the_harness(attack_out):
     """Carlini et al.'s attack on InstaHide (a stated subset of private images, several epochs of
     encodings) and the denoising attack on DP pixelization, scored like every attack."""
     carlini = _attack(attack_out, "mechanism=instahide", "attack=instahide_carlini", "attack.private_images=200",

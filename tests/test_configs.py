@@ -120,6 +120,7 @@ def _sweep_lines(script: Path) -> list[list[str]]:
     return lines
 
 
+@pytest.mark.slow  # composes every grid point of the attack sweep
 @pytest.mark.parametrize("overrides", _sweep_lines(ROOT / "experiments" / "attacks_cpu.sh"), ids=" ".join)
 def test_every_line_of_the_attack_sweep_composes_as_a_multirun_does(overrides):
     """Hydra's multirun first composes the base config (the swept values left out: a swept group

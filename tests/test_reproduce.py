@@ -25,6 +25,7 @@ def _grid(experiment: str, scale: str = "cpu") -> list[list[str]]:
     return [list(p) for p in itertools.product(*axes)]
 
 
+@pytest.mark.slow  # composes every grid point of every sweep (Hydra: ~0.1 s each)
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_grid_point_composes_and_has_a_key(experiment):
     points = _grid(experiment)
