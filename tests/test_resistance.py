@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace
 
+import pytest
+
 from disguisednets.reporting.resistance import RUNGS, rung, utility_costs, verdicts
 
 
@@ -178,3 +180,34 @@ def test_uniform_noise_of_level_0_is_the_same_setting_as_no_noise():
     assert costs[("mnist", "rmt-b7-gaussian-matrix")] == 2.0
     assert costs[("mnist", "rmt-b7-gaussian-matrix uniform-level100")] == 3.0
     assert ("mnist", "rmt-b7-gaussian-matrix uniform-level0") not in costs
+
+
+def test_the_readme_verdict_reads_the_table_back_and_says_what_falls_and_what_resists():
+    """resistance_markdown → read_resistance → verdict_markdown: every number the summary gives is a cell of the table."""
+    from disguisednets.reporting.resistance import Verdict, resistance_markdown
+    from disguisednets.reporting.verdict import read_resistance, readme_with_verdict, verdict_markdown
+
+    found = [Verdict("mnist", "rmt-b7-orthogonal-matrix uniform-level100", ("level (a)", "covariance", 97.9),
+                     ("level (a)", "covariance", 93.8), 97.9, 99.9, {"table2"}),
+             Verdict("mnist", "permutation-b7", ("level (a)", "jigsaw", 100.0), ("level (a)", "jigsaw", 100.0),
+                     100.0, 100.0, {"peers"}),
+             Verdict("mnist", "etc-b4", ("m = 20", "known_pair", 100.0), None, 0.4, 100.0, {"peers"}),
+             Verdict("mnist", "aes_ecb-b8-unit16", None, None, 0.4, 0.4, {"fig8"})]
+    costs = {("mnist", "rmt-b7-orthogonal-matrix uniform-level100"): 1.9, ("mnist", "permutation-b7"): 1.0,
+             ("mnist", "etc-b4"): 2.0, ("mnist", "aes_ecb-b8-unit16"): 21.9}
+    rows = read_resistance(resistance_markdown(found, costs, "test"))
+    assert [(r.setting, r.cost, r.best_level_a, r.best_m20) for r in rows] == [
+        (v.setting, costs[("mnist", v.setting)], v.best_level_a, v.best_m20) for v in found]
+    text = verdict_markdown(rows)
+    assert "**The paper's RMT** (7×7 blocks, orthogonal, uniform noise of level 100) does not hide the images" in text
+    assert "MNIST 97.9% re-identified at level (a) for 1.9 points" in text
+    assert "Of the 2 other settings that cost under 5 points (per dataset), 1 is re-identified" in text
+    assert "permutation b7 (MNIST 100.0%)" in text
+    assert "EtC b4 on MNIST (2.0 points, level-(a) linkage 0.4%; falls with 20 known pairs (known_pair, 100.0%))" in text
+    assert "AES-ECB b8 u16 on MNIST (21.9 points, best linkage 0.4%)" in text
+    with pytest.raises(ValueError, match="no verdict rows"):
+        read_resistance("# not a table\n")
+    readme = "# X\n\n<!-- verdict: begin -->\nold\n<!-- verdict: end -->\n\n## Next\n"
+    assert readme_with_verdict(readme, "new") == "# X\n\n<!-- verdict: begin -->\nnew\n<!-- verdict: end -->\n\n## Next\n"
+    with pytest.raises(ValueError, match="markers"):
+        readme_with_verdict("# X\n", "new")

@@ -65,6 +65,10 @@ def read_resistance(text: str) -> list[ResistanceRow]:
     return rows
 
 
+def _count(n: int) -> str:
+    return f"{n} is" if n == 1 else f"{n} are"
+
+
 def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
@@ -117,7 +121,7 @@ def verdict_markdown(rows: list[ResistanceRow]) -> str:
     fell = _by_setting([r for r in cheap if r.falls_at_level_a])
     if fell:
         lines.append(f"- **Cheap disguises fall with no pairs.** Of the {len(cheap)} other settings that cost under "
-                     f"{CHEAP:g} points (per dataset), {sum(len(v) for v in fell.values())} are re-identified "
+                     f"{CHEAP:g} points (per dataset), {_count(sum(len(v) for v in fell.values()))} re-identified "
                      f"≥ {LINKAGE_BAR:g}% at level (a): "
                      + "; ".join(f"{short_label(s)} ({_per_dataset(by, lambda r: _pct(r.best_level_a))})"
                                  for s, by in sorted(fell.items(), key=lambda kv: -max(r.best_level_a for r in kv[1].values())))
