@@ -113,7 +113,7 @@ results-permutation: data
 ## results-instahide-curve: results/instahide_curve.md, .png (InstaHide as its reference trains it, ~27 min on 2 cores with bf16)
 results-instahide-curve: runs-instahide-curve
 	$(REPORT) instahide-curve --made-by "make results-instahide-curve"
-## results-resistance: results/resistance.md, frontier.png (the verdict per setting, from the runs of the sweeps above)
+## results-resistance: results/resistance.md, frontier.png and the verdict at the top of README.md (the verdict per setting, from the runs of the sweeps above)
 results-resistance: results-runs
 	$(REPORT) resistance --made-by "make results-resistance"
 

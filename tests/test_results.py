@@ -140,15 +140,20 @@ def test_every_run_snapshot_reads_back_and_names_the_code_of_its_runs(path):
 TITLE = "Image Disguising for Protecting Data and Model Confidentiality in Outsourced Deep Learning"
 
 
-def test_the_paper_is_named_by_its_title_everywhere():
-    """The paper's title wherever the project names it (it once said "… for Privacy-preserving Deep Learning")."""
+def tracked_texts():
+    """(name, text) of every tracked text file (documents, code, configs, scripts) but this one."""
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    wrong = []
     for name in tracked:
         path = ROOT / name
-        if path.suffix not in (".py", ".md", ".yaml", ".sh", ".toml", "") or not path.is_file() or path == Path(__file__):
-            continue
-        text = re.sub(r"\s+", " ", path.read_text(errors="replace"))
+        if path.suffix in (".py", ".md", ".yaml", ".sh", ".toml", "") and path.is_file() and path != Path(__file__):
+            yield name, path.read_text(errors="replace")
+
+
+def test_the_paper_is_named_by_its_title_everywhere():
+    """The paper's title wherever the project names it (it once said "… for Privacy-preserving Deep Learning")."""
+    wrong = []
+    for name, text in tracked_texts():
+        text = re.sub(r"\s+", " ", text)
         for m in re.finditer(r"Image Disguising for ([^\"'*\n]{0,80})", text):
             if not m[0].startswith(TITLE[:len(m[0])]) and not TITLE.startswith(m[0][:len(TITLE)]):
                 wrong.append(f"{name}: {m[0][:90]!r}")
@@ -186,11 +191,5 @@ def test_documents_speak_of_the_project_not_of_its_history():
     assert history_mentions("the store did not survive into this session; the earlier sessions' Xeon") == [
         "this session", "earlier sessions"]
     assert history_mentions('@pytest.fixture(scope="session") — one cache for the test run; stop words') == []
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    found = []
-    for name in tracked:
-        path = ROOT / name
-        if path.suffix not in (".py", ".md", ".yaml", ".sh", ".toml", "") or not path.is_file() or path == Path(__file__):
-            continue
-        found += [f"{name}: {m!r}" for m in history_mentions(path.read_text(errors="replace"))]
+    found = [f"{name}: {m!r}" for name, text in tracked_texts() for m in history_mentions(text)]
     assert not found, found
