@@ -50,14 +50,17 @@ def etc_jigsaw(k: Knowledge, o, observed: np.ndarray) -> Reconstruction:
     return Reconstruction(undo(k.target).astype(np.float32), key_recovered(v, undo))
 
 
-def key_recovered(v: AttackerView, undo) -> dict[str, float]:
+def key_recovered(v: AttackerView, undo, channels: int = 0) -> dict[str, float]:
     """Scoring only: % of block positions at which a random probe image, disguised with the true key, comes
-    back exactly through the attack's estimated inverse ``undo`` (block, symmetry, sign and place right)."""
+    back exactly through the attack's estimated inverse ``undo`` (block, symmetry, sign, channel order and
+    place right). ``channels``: the images' channels (0: grayscale)."""
     if v.key is None:
         return {}
-    probe = np.random.default_rng(0).integers(0, 256, (1, *v.image_shape)).astype(np.uint8)
+    shape = (1, *v.image_shape, channels) if channels else (1, *v.image_shape)
+    probe = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
     back = np.rint(undo(make_mechanism(v.key).disguise(probe)))
-    same = (to_blocks(back, v.block_size) == to_blocks(probe, v.block_size)).all(axis=(2, 3))
+    blocks = lambda x: to_channel_blocks(x if x.ndim == 4 else x[..., None], v.block_size)  # noqa: E731
+    same = (blocks(back) == blocks(probe)).all(axis=(2, 3, 4))
     return {"key_recovered": 100 * float(same.mean())}
 
 

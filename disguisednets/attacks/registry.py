@@ -17,11 +17,13 @@ import numpy as np
 from disguisednets.attacks.codebook import codebook_attack
 from disguisednets.attacks.covariance import covariance_attack
 from disguisednets.attacks.dp_denoise import dp_denoise_attack
+from disguisednets.attacks.etc_statistics import estimate_etc_key, undo_etc
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.frequency_rank import frequency_rank_attack
+from disguisednets.attacks.higher_order import higher_order_attack
 from disguisednets.attacks.instahide_carlini import carlini_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
-from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, known_pair, nibble_statistics
+from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, key_recovered, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
@@ -50,6 +52,7 @@ class Attack:
     needs_epochs: bool = False   # every epoch's encodings of the private set (InstaHide's fresh encodings)
     places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
     targets: tuple[str, ...] = ()  # the schemes it is built to break (empty: every scheme); what an audit runs
+    colour_aware: bool = False   # reads colour images whole (a scheme that mixes channels); else channels are folded
 
     def applies_to(self, mechanism: str) -> bool:
         return not self.targets or mechanism in self.targets
@@ -117,6 +120,23 @@ def _covariance(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(_blocks_to_images(blocks, v), {})
 
 
+def _higher_order(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mechanism not in ("rmt", "none"):
+        raise ValueError(f"The higher_order attack undoes an invertible linear map per block position (rmt); "
+                         f"got {v.mechanism}.")
+    rng = np.random.default_rng(int(o.get("seed", 0)))
+    noised = None
+    if make_noise_spec(v.noise)["kind"] != "none":   # noise comes before the transform: simulated on public images
+        noised = gather_blocks(apply_noise(k.public, make_noise_spec(v.noise), rng), v.block_size, v.permutation)
+    limit = o.get("max_observed")
+    blocks = higher_order_attack(gather_blocks(k.public, v.block_size, v.permutation),
+                                 gather_blocks(k.observed[:limit] if limit else k.observed, v.block_size),
+                                 gather_blocks(k.target, v.block_size), mode=v.mode, public_noised=noised,
+                                 seed=int(o.get("seed", 0)), restarts=int(o.get("restarts", 8)))
+    return Reconstruction(_blocks_to_images(blocks, v), {})
+
+
 def _dp_denoise(k: Knowledge, o) -> Reconstruction:
     v = k.view
     if v.mechanism != "dp_pixelization":
@@ -140,6 +160,20 @@ def _instahide_carlini(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(carlini_attack(k.target, k.observed, k=spec["k"], epochs=epochs, mean=spec["mean"],
                                          std=spec["std"], mean_image=np.asarray(k.public, np.float64).mean(0),
                                          calibration=calibration), {})
+
+
+def _etc_statistics(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if v.mechanism != "etc":
+        raise ValueError(f"The etc_statistics attack reads EtC's key off per-position statistics; got {v.mechanism}.")
+    limit = o.get("max_observed")
+    estimate = estimate_etc_key(k.observed[:limit] if limit else k.observed, k.public, v.block_size)
+    undo = lambda d: undo_etc(d, estimate)  # noqa: E731
+    channels = k.target.shape[3] if np.ndim(k.target) == 4 else 0
+    extras = key_recovered(v, undo, channels)
+    if v.true_permutation is not None and len(v.true_permutation):
+        extras["permutation_recovered"] = 100 * float(np.mean(estimate.source == v.true_permutation))
+    return Reconstruction(undo(k.target).astype(np.float32), extras)
 
 
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
@@ -191,8 +225,14 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
            _covariance, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
+    Attack("higher_order", "a", "RMT, any invertible R_i: whitening, then the rotation left by the covariance "
+           "fixed by higher-order statistics (FastICA, components paired by moments, moment tensors matched)",
+           _higher_order, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
            needs_observed=True, needs_public=True, targets=("permutation", "etc")),
+    Attack("etc_statistics", "a", "EtC: π from each position's sorted folded values min(p, 255 − p), then per position "
+           "the symmetry, sign and channel order whose mean and covariance match the public images'", _etc_statistics,
+           needs_observed=True, needs_public=True, targets=("etc",), colour_aware=True),
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
            _row_leak, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",

@@ -66,8 +66,8 @@ def unfold_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(images.reshape(nc // channels, channels, h, w), 1, -1))
 
 
-def _check_colour(name: str, mechanism: str, same_shape: bool) -> None:
-    if mechanism in _ONE_KEY_PER_CHANNEL or (name == "direct" and same_shape):
+def _check_colour(name: str, mechanism: str, same_shape: bool, colour_aware: bool = False) -> None:
+    if mechanism in _ONE_KEY_PER_CHANNEL or (name == "direct" and same_shape) or colour_aware:
         return
     raise ValueError(f"The {name} attack on colour images: {mechanism} mixes colour channels (or images), so its "
                      "attack cannot run channel by channel. On colour, attacks run for the schemes that apply one key "
@@ -178,7 +178,7 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     channels = int(test_x.shape[3]) if test_x.ndim == 4 else 0
     if channels:
         same_shape = tuple(point.mechanism.disguise(test_x[:1]).shape[1:]) == tuple(test_x.shape[1:])
-        _check_colour(a.name, view.mechanism, same_shape)
+        _check_colour(a.name, view.mechanism, same_shape, spec.colour_aware)
     robust, paper = robust_examiner(cfg), paper_examiner(cfg)
 
     rng = point.rng(STREAM_ATTACK)
@@ -201,10 +201,11 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
         observed = np.concatenate(others) if others else target[:0]
     public = _public_images(splits.public, a.get("public_size"), a.name) if spec.needs_public else None
     shown = target                           # the disguised test images as they are (the gallery's)
-    if channels and a.name != "direct":      # one key for every channel: each channel is one more image
+    fold = bool(channels) and a.name != "direct" and not spec.colour_aware
+    if fold:                                 # one key for every channel: each channel is one more image
         target, known_plain, known_disguised, observed, public = map(
             fold_channels, (target, known_plain, known_disguised, observed, public))
-    folded_public = fold_channels(splits.public) if channels and a.name != "direct" else splits.public
+    folded_public = fold_channels(splits.public) if fold else splits.public
     estimated = None
     if spec.places_blocks and not view.knows_permutation:
         view, estimated = _estimated_permutation(view, a, point, observed, known_plain, known_disguised,
@@ -224,7 +225,7 @@ def attack(point: GridPoint, cfg: DictConfig) -> AttackResult:
     else:
         recon = raw
     attack_s = time.perf_counter() - t0
-    if channels and a.name != "direct":      # scored in colour
+    if fold:                                 # scored in colour
         raw, recon = unfold_channels(raw, channels), unfold_channels(recon, channels)
 
     on_originals = (robust.accuracy(test_x, test_y), paper.accuracy(test_x, test_y))
