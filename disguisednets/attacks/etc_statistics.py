@@ -79,25 +79,28 @@ def estimate_etc_key(observed: np.ndarray, public: np.ndarray, block_size: int, 
     b = block_size
     obs, pub = _channel_blocks(observed, b), _channel_blocks(public, b)
     t, channels = obs.shape[1], obs.shape[-1]
-    if source is None:
-        cost = ((folded_profiles(obs)[:, None] - folded_profiles(pub)[None]) ** 2).sum(-1)   # (disguised, original)
+    # Per pair (disguised j, original i) and candidate (8 symmetries × 2 signs, on the channel-mean blocks, which
+    # a channel shuffle leaves unchanged): how far j's blocks so undone are from i's in mean and covariance
+    mean_y, cov_y = _moments(obs.mean(-1, keepdims=True))
+    mean_x, cov_x = _moments(pub.mean(-1, keepdims=True))
+    turns = block_symmetries(b, 1)                                 # (8, b·b)
+    scale_m = np.maximum(mean_x.var(axis=1), 1.0)                  # (t,): scale-free costs per original position
+    scale_c = np.maximum((cov_x ** 2).mean(axis=(1, 2)), 1.0)
+    fit = np.empty((t, t, 16))                                     # (disguised, original, candidate)
+    for negate in (False, True):                                   # negation keeps the covariance, flips the mean
+        m = (255.0 - mean_y if negate else mean_y)
+        for g, turn in enumerate(turns):
+            mg, cg = m[:, turn], cov_y[:, turn[:, None], turn[None, :]]
+            fit[:, :, 8 * negate + g] = (((mg[:, None] - mean_x[None]) ** 2).mean(-1) / scale_m
+                                         + ((cg[:, None] - cov_x[None]) ** 2).mean(axis=(-2, -1)) / scale_c)
+    if source is None:  # pairing: the folded profiles (invariant by construction) and the best candidate's fit
+        profile = ((folded_profiles(obs)[:, None] - folded_profiles(pub)[None]) ** 2).sum(-1)
+        best_fit = fit.min(-1)
+        cost = profile / max(float(np.median(profile)), 1e-9) + best_fit / max(float(np.median(best_fit)), 1e-9)
         rows, cols = linear_sum_assignment(cost)
         source = np.empty(t, int)
         source[rows] = cols
-    # Orientation and sign, from the channel-mean blocks (what a channel shuffle leaves unchanged)
-    mean_y, cov_y = _moments(obs.mean(-1, keepdims=True))
-    mean_x, cov_x = _moments(pub.mean(-1, keepdims=True))
-    mean_x, cov_x = mean_x[source], cov_x[source]                  # the public statistics each position should show
-    turns = block_symmetries(b, 1)                                 # (8, b·b)
-    scale_m = np.maximum(mean_x.var(axis=1, keepdims=True), 1.0)   # (t, 1): scale-free costs per position
-    scale_c = np.maximum((cov_x ** 2).mean(axis=(1, 2))[:, None], 1.0)
-    costs = []
-    for negate in (False, True):                                   # negation keeps the covariance, flips the mean
-        m = (255.0 - mean_y if negate else mean_y)[:, turns]       # (t, 8, D)
-        c = cov_y[:, turns[:, :, None], turns[:, None, :]]         # (t, 8, D, D)
-        costs.append(((m - mean_x[:, None]) ** 2).mean(-1) / scale_m
-                     + ((c - cov_x[:, None]) ** 2).mean(axis=(-2, -1)) / scale_c)
-    best = np.stack(costs, axis=1).reshape(t, -1).argmin(axis=1)   # (t,) over 2 × 8
+    best = fit[np.arange(t), source].argmin(axis=1)                # (t,) over 2 × 8
     turn, negative = best % 8, best >= 8
     orders = np.array(list(permutations(range(channels))))         # (C!, C)
     order = _channel_orders(obs, pub, source, negative, orders)

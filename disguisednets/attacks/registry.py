@@ -10,6 +10,7 @@ mechanism's public settings); ``b`` — it also knows m original/disguised pairs
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -23,6 +24,7 @@ from disguisednets.attacks.frequency_rank import frequency_rank_attack
 from disguisednets.attacks.higher_order import higher_order_attack
 from disguisednets.attacks.instahide_carlini import carlini_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
+from disguisednets.attacks.learned_inverse import silhouette_images, train_inverse
 from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, key_recovered, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
@@ -32,6 +34,8 @@ from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.pixelization import laplace_scale
 from disguisednets.mechanisms.registry import make_mechanism
 from disguisednets.registry import Registry
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
            "cross_fit"]
@@ -176,6 +180,44 @@ def _etc_statistics(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(undo(k.target).astype(np.float32), extras)
 
 
+_LEARNABLE = ("dp_pixelization", "aes_ecb", "aes_cbc")
+
+
+def _learned(k: Knowledge, o) -> Reconstruction:
+    """A network trained on public images from what the attacker can simulate to the image (learned_inverse)."""
+    v = k.view
+    if v.mechanism not in _LEARNABLE:
+        raise ValueError(f"The {o['name']} attack learns an inverse of what public images can be made to show: "
+                         f"{', '.join(_LEARNABLE)}; got {v.mechanism}.")
+    if v.mechanism == "aes_cbc" and v.key.spec.get("iv") == "random":
+        raise ValueError("AES-CBC with a random IV per image leaks no silhouette: the learned attack needs "
+                         "mechanism.iv=per_position.")
+    seed = int(o.get("seed", 0))
+    rng = np.random.default_rng(seed)
+    noise = make_noise_spec(v.noise)
+    extras: dict[str, float] = {}
+    pairs = None
+    if v.mechanism == "dp_pixelization":   # no secret: the attacker releases public images as the owner does
+        scheme = make_mechanism(v.key)
+        simulate = lambda images, r: scheme.disguise(images, r)  # noqa: E731
+        inputs = np.asarray(k.target, np.float32)
+        if k.known_plain is not None:
+            pairs = (np.asarray(k.known_disguised, np.float32), k.known_plain)
+    else:                                  # what ECB (or per-position-IV CBC) leaks: unit silhouettes, placed by π̂
+        limit = o.get("max_observed")
+        inputs, plain, perm = silhouette_images(k.observed[:limit] if limit else k.observed, k.target,
+                                                apply_noise(k.public, noise, rng), v.block_size, v.unit,
+                                                chained=v.mechanism == "aes_cbc")
+        simulate = lambda images, r: plain(apply_noise(images, noise, r))  # noqa: E731
+        if len(v.true_permutation):
+            extras["permutation_recovered"] = 100 * float(np.mean(perm == v.true_permutation))
+    budget = o.get("budget_s")
+    recon, info = train_inverse(simulate, np.asarray(k.public), inputs, pairs=pairs, epochs=int(o.get("epochs", 30)),
+                                architecture=o.get("architecture", "mlp"), seed=seed,
+                                budget_s=float(budget) if budget is not None else None, log=_log.info)
+    return Reconstruction(recon, {**extras, **info})
+
+
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
@@ -246,6 +288,11 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("dp_denoise", "a", "DP pixelization: the least-squares linear estimate of an image from its noisy cells, "
            "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True,
            targets=("dp_pixelization",)),
+    Attack("learned", "a", "DP pixelization, AES-ECB, per-position-IV AES-CBC: a network trained on public images from "
+           "what the attacker simulates (the release; the background-unit silhouette) back to the image", _learned,
+           needs_observed=True, needs_public=True, targets=_LEARNABLE),
+    Attack("learned_pairs", "b", "DP pixelization: the learned inverse trained on public images and the m known pairs",
+           _learned, needs_pairs=True, needs_public=True, targets=("dp_pixelization",)),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
            instahide_magnitude, targets=("instahide",)),
 )))
