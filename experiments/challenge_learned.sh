@@ -7,5 +7,6 @@ PY=${PY:-.venv/bin/python}
 run() { "$PY" experiments/run.py --multirun tracking.experiment=challenge trainer.progress_bar=false dataset.train_size=45000 "$@"; }
 run attack=learned mechanism=dp_pixelization mechanism.block_size=4,7 mechanism.epsilon=null,5 dataset=mnist,fashion
 run attack=learned_pairs mechanism=dp_pixelization mechanism.block_size=4 mechanism.epsilon=null dataset=mnist,fashion
-run attack=learned mechanism=aes_ecb,aes_cbc mechanism.unit=16 dataset=mnist
+run attack=learned mechanism=aes_ecb mechanism.unit=16 dataset=mnist
+run attack=learned mechanism=aes_cbc mechanism.unit=16 dataset=mnist
 run attack=learned mechanism=aes_ecb mechanism.unit=2 noise=salt_and_pepper dataset=mnist,fashion   # Table II's AES

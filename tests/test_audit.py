@@ -15,9 +15,12 @@ from tests.test_run import _secret_fragments
 
 def test_an_audit_runs_every_attack_built_for_the_scheme_at_each_level():
     assert attacks_for("rmt", (1, 20)) == [("direct", 0), ("regression", 1), ("regression", 20), ("covariance", 0),
-                                           ("row_leak", 0)]
+                                           ("higher_order", 0), ("row_leak", 0)]
     assert ("codebook", 20) in attacks_for("aes_ecb", (20,)) and ("frequency", 0) in attacks_for("aes_ecb", (20,))
-    assert attacks_for("dp_pixelization", (1,)) == [("direct", 0), ("dp_denoise", 0)]
+    assert ("learned", 0) in attacks_for("aes_ecb", (20,)) and ("learned", 0) in attacks_for("aes_cbc", (20,))
+    assert ("etc_statistics", 0) in attacks_for("etc", (20,)) and ("jigsaw", 0) in attacks_for("etc", (20,))
+    assert attacks_for("dp_pixelization", (1,)) == [("direct", 0), ("dp_denoise", 0), ("learned", 0),
+                                                    ("learned_pairs", 1)]
     assert all(a != "covariance" for a, _ in attacks_for("permutation", (1,)))
 
 

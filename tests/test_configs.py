@@ -112,7 +112,7 @@ def _sweep_lines(script: Path) -> list[list[str]]:
     fixed = re.search(r'^run\(\) \{ .*--multirun (.*) "\$@"; \}', text, re.M).group(1).split()
     variables = dict(re.findall(r'^(\w+)="([^"]*)"$', text, re.M))
     lines = []
-    for line in text.splitlines():
+    for line in map(str.strip, text.splitlines()):
         if line.startswith("run "):
             words = line.split("#")[0].split()[1:]
             lines.append(fixed + [w for word in words
@@ -121,7 +121,8 @@ def _sweep_lines(script: Path) -> list[list[str]]:
 
 
 @pytest.mark.slow  # composes every grid point of the attack sweep
-@pytest.mark.parametrize("overrides", _sweep_lines(ROOT / "experiments" / "attacks_cpu.sh"), ids=" ".join)
+@pytest.mark.parametrize("overrides", [line for script in ("attacks_cpu.sh", "challenge.sh", "challenge_learned.sh")
+                                       for line in _sweep_lines(ROOT / "experiments" / script)], ids=" ".join)
 def test_every_line_of_the_attack_sweep_composes_as_a_multirun_does(overrides):
     """Hydra's multirun first composes the base config (the swept values left out: a swept group
     keeps its default, e.g. attack=none) with the other overrides, then each job; both must compose,

@@ -191,7 +191,8 @@ def test_the_readme_verdict_reads_the_table_back_and_says_what_falls_and_what_re
                      ("level (a)", "covariance", 93.8), 97.9, 99.9, {"table2"}),
              Verdict("mnist", "permutation-b7", ("level (a)", "jigsaw", 100.0), ("level (a)", "jigsaw", 100.0),
                      100.0, 100.0, {"peers"}),
-             Verdict("mnist", "etc-b4", ("m = 20", "known_pair", 100.0), None, 0.4, 100.0, {"peers"}),
+             Verdict("mnist", "etc-b4", ("m = 20", "known_pair", 100.0), None, 0.4, 100.0, {"peers"},
+                     {("level (a)", "jigsaw"): 0.4, ("m = 20", "known_pair"): 100.0}),
              Verdict("mnist", "aes_ecb-b8-unit16", None, None, 0.4, 0.4, {"fig8"})]
     costs = {("mnist", "rmt-b7-orthogonal-matrix uniform-level100"): 1.9, ("mnist", "permutation-b7"): 1.0,
              ("mnist", "etc-b4"): 2.0, ("mnist", "aes_ecb-b8-unit16"): 21.9}
@@ -203,7 +204,9 @@ def test_the_readme_verdict_reads_the_table_back_and_says_what_falls_and_what_re
     assert "MNIST 97.9% re-identified at level (a) for 1.9 points" in text
     assert "Of the 2 other settings that cost under 5 points (per dataset), 1 is re-identified" in text
     assert "permutation b7 (MNIST 100.0%)" in text
-    assert "EtC b4 on MNIST (2.0 points, level-(a) linkage 0.4%; falls with 20 known pairs (known_pair, 100.0%))" in text
+    assert ("EtC b4 on MNIST (2.0 points, level-(a) linkage 0.4%; falls with 20 known pairs (known_pair, 100.0%); "
+            "level-(a) attacks tried: jigsaw 0.4)") in text
+    assert [r.tried for r in rows][2] == "known_pair (m = 20) 100.0, jigsaw 0.4"
     assert "AES-ECB b8 u16 on MNIST (21.9 points, best linkage 0.4%)" in text
     with pytest.raises(ValueError, match="no verdict rows"):
         read_resistance("# not a table\n")

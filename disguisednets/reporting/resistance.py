@@ -28,7 +28,7 @@ __all__ = ["ATTACK_EXPERIMENTS", "RUNGS", "TRAIN_EXPERIMENTS", "Verdict", "rung"
 
 RUNGS = ("level (a)", "level (a), π given", "m = 1", "m = 2", "m = 5", "m = 10", "m = 20")
 # (experiment=fig10_regression logs its runs into the MLflow experiment fig10, read with it)
-ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "attacks_cpu", "row_leak", "peers")
+ATTACK_EXPERIMENTS = ("table2", "fig8", "fig10", "attacks_cpu", "row_leak", "peers", "challenge")
 TRAIN_EXPERIMENTS = ("table2", "fig6", "fig7", "fig9", "peers", "instahide_curve")
 # An experiment without its own clear-image baseline compared against another's (else Table II's)
 BASELINE_OF = {"instahide_curve": "peers"}
@@ -70,6 +70,7 @@ class Verdict:
     best_level_a: float | None = None                   # best level-(a) linkage without π, %
     best_m20: float | None = None                       # best linkage with up to 20 pairs, level (a) included, %
     experiments: set = field(default_factory=set)
+    tried: dict = field(default_factory=dict)           # (rung, attack) → mean linkage %: every attack run against it
 
 
 def verdicts(runs_by_experiment: dict[str, list]) -> list[Verdict]:
@@ -106,6 +107,7 @@ def verdicts(runs_by_experiment: dict[str, list]) -> list[Verdict]:
         m20 = [d["linkage_rate"] for k, d in means.items() if k[0] != RUNGS[1] and "linkage_rate" in d]
         if not any(k[0] == "m = 20" for k in means):
             m20 = []  # no attack run with 20 pairs: say nothing of that rung
+        v.tried = {k: d["linkage_rate"] for k, d in means.items() if "linkage_rate" in d}
         v.best_level_a = max(level_a) if level_a else None
         v.best_m20 = max(m20) if m20 else None
         out.append(v)
@@ -138,6 +140,13 @@ def _step(cell: tuple[str, str, float] | None) -> str:
     return "not within m = 20" if cell is None else f"{cell[0]} ({cell[1]}, {cell[2]:.1f}%)"
 
 
+def tried_text(tried: dict) -> str:
+    """Every attack run against a setting with its mean linkage, best first: 'higher_order 98.0, regression (m = 20)
+    100.0, …' (level (a) unmarked, other rungs named)."""
+    order = sorted(tried.items(), key=lambda kv: (-kv[1], RUNGS.index(kv[0][0]), kv[0][1]))
+    return ", ".join(f"{attack}{'' if step == RUNGS[0] else f' ({step})'} {value:.1f}" for (step, attack), value in order)
+
+
 def _sources_line(sources: dict[str, str] | None) -> str:
     """Which experiments were read from the MLflow store, which from their committed snapshots, which had none."""
     if not sources:
@@ -160,12 +169,13 @@ def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float
              + _sources_line(sources), "",
              "| dataset | setting | utility cost (points) | linkage ≥ 50%: least knowledge (attack, linkage) | "
              "success ≥ 90%: least knowledge (attack, success) | best level-(a) linkage, π found | best linkage, "
-             "≤ 20 pairs | from |", "|---|---|---|---|---|---|---|---|"]
+             "≤ 20 pairs | attacks tried (linkage %) | from |", "|---|---|---|---|---|---|---|---|---|"]
     for v in found:
         cost = costs.get((v.dataset, v.setting))
         lines.append(f"| {v.dataset} | {v.setting} | {'—' if cost is None else f'{cost:.1f}'} | {_step(v.linkage)} | "
                      f"{_step(v.success)} | {'—' if v.best_level_a is None else f'{v.best_level_a:.1f}'} | "
-                     f"{'—' if v.best_m20 is None else f'{v.best_m20:.1f}'} | {', '.join(sorted(v.experiments))} |")
+                     f"{'—' if v.best_m20 is None else f'{v.best_m20:.1f}'} | {tried_text(v.tried)} | "
+                     f"{', '.join(sorted(v.experiments))} |")
     lines += ["", "**The ladder**, least knowledge first: *level (a)* — the cloud's disguised data and public "
               "same-domain images, every block arrangement found by the attack itself; *level (a), π given* — the "
               "same attacks handed the true block permutation (an upper bound, not a threat the cloud poses); "
@@ -176,7 +186,8 @@ def resistance_markdown(found: list[Verdict], costs: dict[tuple[str, str], float
               "does. A rung with no attack run counts as not clearing: a verdict is only as strong as the attacks "
               "that were run (the *from* column names their experiments). *Best linkage, ≤ 20 pairs*: the best of "
               "every attack up to m = 20, level (a)'s included (a cloud with pairs still has its public images), "
-              "shown where some attack was run with 20 pairs. *Utility cost*: baseline − accuracy of "
+              "shown where some attack was run with 20 pairs. *Attacks tried*: every attack run against the setting, "
+              "with its mean linkage, best first — what a verdict resisted. *Utility cost*: baseline − accuracy of "
               "the model trained on the setting, against the baseline of the same experiment and fold. "
               "*InstaHide*: an encoding mixes several private images and an attack brings back whichever it can, so "
               "its linkage counts a reconstruction linked to any private image its encoding mixes (Carlini et al.'s "

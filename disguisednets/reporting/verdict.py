@@ -35,6 +35,7 @@ class ResistanceRow:
     success_verdict: str
     best_level_a: float | None      # best level-(a) linkage, %
     best_m20: float | None          # best linkage with up to 20 pairs, %
+    tried: str = ""                 # every attack run against it, with its linkage, best first
 
     @property
     def falls_at_level_a(self) -> bool:
@@ -55,10 +56,10 @@ def read_resistance(text: str) -> list[ResistanceRow]:
     rows = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 8 or cells[0] in ("dataset", "---"):
+        if len(cells) != 9 or cells[0] in ("dataset", "---"):
             continue
         rows.append(ResistanceRow(cells[0], cells[1], _number(cells[2]), cells[3], cells[4], _number(cells[5]),
-                                  _number(cells[6])))
+                                  _number(cells[6]), cells[7]))
     if not rows:
         raise ValueError("no verdict rows found: is this results/resistance.md as `python -m disguisednets.reporting "
                          "resistance` writes it?")
@@ -101,6 +102,11 @@ def _after(r: ResistanceRow) -> str:
     return f"falls with {pairs} known pair{'' if pairs == '1' else 's'} ({m[2]}, {m[3]}%)"
 
 
+def _level_a_tried(r: ResistanceRow) -> str:
+    """The level-(a) attacks of a row's *attacks tried* cell (those with no rung named), as it lists them."""
+    return ", ".join(part for part in r.tried.split(", ") if "(" not in part) or "none"
+
+
 def verdict_markdown(rows: list[ResistanceRow]) -> str:
     """The README's verdict: a few sentences and bullets, every number from ``rows``."""
     settings = _by_setting(rows)
@@ -135,7 +141,7 @@ def verdict_markdown(rows: list[ResistanceRow]) -> str:
                                  + (f", though the examiner recognises the class of its reconstructions "
                                     f"({r.success_verdict.rsplit(', ', 1)[1].rstrip(')')} success)"
                                     if r.success_verdict.startswith("level (a) (") else "")
-                                 + f"; {_after(r)})" for r in held) + ".")
+                                 + f"; {_after(r)}; level-(a) attacks tried: {_level_a_tried(r)})" for r in held) + ".")
     dear = [r for r in rows if r.cost is not None and r.cost >= AFFORDABLE and not r.falls_at_level_a]
     if dear:
         schemes = sorted({short_label(r.setting.split("-")[0]) for r in dear})
@@ -146,8 +152,8 @@ def verdict_markdown(rows: list[ResistanceRow]) -> str:
         lines.append("- **What resists up to 20 known pairs** costs the most: "
                      + "; ".join(f"{short_label(r.setting)} on {DATASETS.get(r.dataset, r.dataset)} ({_cost(r)}, "
                                  f"best linkage {_pct(r.best_m20)})" for r in strong) + ".")
-    lines += ["", "A verdict is only as strong as the attacks run against it: `resistance.md` names, per setting, the "
-              "experiments whose attacks it rests on, and [`results/README.md`](results/README.md) says what each "
+    lines += ["", "A verdict is only as strong as the attacks run against it: `resistance.md` lists, per setting, every "
+              "attack run against it with its linkage and the experiments they come from, and [`results/README.md`](results/README.md) says what each "
               "result shows and how to re-make it.", "",
               "![Privacy–utility frontier: linkage at level (a) against utility cost, every setting]"
               "(results/frontier.png)"]
