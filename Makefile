@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance results-instahide-curve runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak
+	results-forward-fit results-permutation results-resistance results-instahide-curve results-challenge runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak runs-challenge
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -49,10 +49,10 @@ REPORT := $(PY) -m disguisednets.reporting
 ## results: re-make everything in results/ at the current code, CPU scale (hours on 2 cores: results/README.md gives the parts).
 ## Each file names the target below that made it (its provenance line); each target can be re-run alone.
 results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance results-instahide-curve
+	results-forward-fit results-permutation results-challenge results-resistance results-instahide-curve
 
 ## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
-results-runs: runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak
+results-runs: runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak runs-challenge
 
 runs-table2: data
 	$(RUN) experiment=table2 scale=cpu
@@ -77,6 +77,9 @@ runs-row-leak: data
 	$(RUN) tracking.experiment=row_leak mechanism=rmt attack=row_leak noise=none,uniform \
 	  mechanism.kind=orthogonal,gaussian dataset=mnist,fashion dataset.train_size=45000
 
+runs-challenge: data
+	PY=$(PY) bash experiments/challenge.sh
+
 ## results-table2: results/table2.md, gallery.png, gallery_colour.png (CPU scale; `make reproduce` picks the scale)
 results-table2: runs-table2
 	$(REPORT) paper --only table2 gallery --made-by "make results-table2"
@@ -95,6 +98,10 @@ results-attacks: runs-attacks
 ## results-row-leak: results/row_leak.md
 results-row-leak: runs-row-leak
 	$(REPORT) attacks --experiment row_leak --out results/row_leak.md --made-by "make results-row-leak"
+## results-challenge: results/challenge.md (the strongest attack of each kind: higher-order statistics on RMT, EtC's
+## statistics, the learned inverses; MNIST and Fashion-MNIST, fold 0)
+results-challenge: runs-challenge
+	$(REPORT) attacks --experiment challenge --out results/challenge.md --made-by "make results-challenge"
 ## bench: results/bench_mechanisms.md, bench_cpu_training.md, bench_training.md, bench_attacks.md
 bench: data
 	$(PY) experiments/bench_mechanisms.py
