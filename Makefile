@@ -78,7 +78,7 @@ runs-row-leak: data
 	  mechanism.kind=orthogonal,gaussian dataset=mnist,fashion dataset.train_size=45000
 
 runs-challenge: data
-	PY=$(PY) bash experiments/challenge.sh
+	PY=$(PY) bash experiments/challenge.sh   # PART=extended: the rest (hours)
 
 ## results-table2: results/table2.md, gallery.png, gallery_colour.png (CPU scale; `make reproduce` picks the scale)
 results-table2: runs-table2

@@ -57,6 +57,7 @@ class Attack:
     places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
     targets: tuple[str, ...] = ()  # the schemes it is built to break (empty: every scheme); what an audit runs
     colour_aware: bool = False   # reads colour images whole (a scheme that mixes channels); else channels are folded
+    cross_fits: bool = True      # its clean-up may be fitted on cross-fitted pairs (False: each fit trains a network)
 
     def applies_to(self, mechanism: str) -> bool:
         return not self.targets or mechanism in self.targets
@@ -292,7 +293,7 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
            "what the attacker simulates (the release; the background-unit silhouette) back to the image", _learned,
            needs_observed=True, needs_public=True, targets=_LEARNABLE),
     Attack("learned_pairs", "b", "DP pixelization: the learned inverse trained on public images and the m known pairs",
-           _learned, needs_pairs=True, needs_public=True, targets=("dp_pixelization",)),
+           _learned, needs_pairs=True, needs_public=True, targets=("dp_pixelization",), cross_fits=False),
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
            instahide_magnitude, targets=("instahide",)),
 )))

@@ -88,9 +88,10 @@ class AttackResult:
 def _cleanup(attack: Attack, view: AttackerView, options, raw: np.ndarray, known_plain: np.ndarray,
              known_disguised: np.ndarray, public: np.ndarray | None, rng: np.random.Generator) -> Cleanup:
     """The clean-up this attacker can fit (docs/method.md §4): on cross-fitted known pairs when it has two or
-    more, else a background prior from the originals it holds (its pair, else public images)."""
+    more (and the attack is cheap enough to refit per fold), else a background prior from the originals it holds
+    (its pairs, else public images)."""
     m = len(known_plain)
-    if attack.needs_pairs and m >= 2:
+    if attack.needs_pairs and attack.cross_fits and m >= 2:
         return fit_cleanup(*cross_fit(attack, view, options, known_plain, known_disguised, rng),
                            fitted_on=f"cross-fitted reconstructions of the {m} known pairs")
     if m >= 1:
