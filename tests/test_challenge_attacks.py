@@ -55,13 +55,13 @@ def test_higher_order_is_no_better_than_chance_on_gaussian_rows():
 
 @pytest.mark.slow  # 70 s: FastICA and the moment refinement on 8,000 images
 def test_higher_order_links_gaussian_rmt_on_mnist_with_and_without_noise(mnist, mode="matrix"):
-    """Gaussian RMT b = 7 (π given), 8,000 observed images, 5,000 public: the covariance leaves a rotation that
+    """Gaussian RMT b = 7 (π given), 6,000 observed images, 5,000 public: the covariance leaves a rotation that
     the higher-order statistics fix; noise before the transform is simulated on the public images."""
     from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
     from disguisednets.mechanisms.noise import uniform_noise
 
     rng = np.random.default_rng(0)
-    owner, public, test = mnist.train_images[:8000], mnist.train_images[8000:13000], mnist.test_images[:500]
+    owner, public, test = mnist.train_images[:6000], mnist.train_images[8000:13000], mnist.test_images[:500]
     for noise in (0, 100):
         key = generate_key("rmt", (28, 28), 7, seed=1, kind="gaussian", mode=mode,
                            noise={"kind": "uniform", "level": noise} if noise else None)
@@ -69,7 +69,7 @@ def test_higher_order_links_gaussian_rmt_on_mnist_with_and_without_noise(mnist, 
         noised = gather_blocks(uniform_noise(public, noise, rng), 7, perm) if noise else None
         blocks = higher_order_attack(gather_blocks(public, 7, perm), gather_blocks(mech.disguise(owner, rng), 7),
                                      gather_blocks(mech.disguise(test, rng), 7), mode=mode, public_noised=noised,
-                                     restarts=4)
+                                     restarts=3)
         recon = np.clip(scatter_blocks(blocks, (28, 28), perm), 0, 255)
         assert linkage_rate(recon, test.astype(np.float32)) > (80 if noise else 90), (mode, noise)
 
