@@ -127,6 +127,28 @@ def test_the_learned_inverse_beats_the_least_squares_denoiser_on_dp_pixelization
     assert np.mean((learned - truth) ** 2) < 0.9 * np.mean((linear - truth) ** 2)
 
 
+@pytest.mark.slow  # ~15 s of training
+def test_the_learned_inverse_of_instahide_learns_the_dominant_image_from_the_attackers_own_encodings(mnist):
+    """InstaHide k = 4 through the registry: the attacker encodes 4,000 public images itself and learns mixture →
+    the image with the largest coefficient; its reconstructions of 500 private encodings link to one of the images
+    each mixes far above chance (4 in 500), and the same attack with known pairs is refused (they are worth no
+    more than the attacker's own encodings)."""
+    from disguisednets.attacks.registry import ATTACKS, Knowledge, attacker_view
+
+    key = generate_key("instahide", (28, 28), 1, seed=0)
+    target, _, drawn = make_mechanism(key).encode(mnist.test_images[:500], None, np.random.default_rng(0))
+    view = attacker_view(key, None, True, (28, 28))
+    knowledge = Knowledge(view, target, observed=target, public=mnist.train_images[:4000])
+    out = ATTACKS["learned"].reconstruct(knowledge, {"name": "learned", "epochs": 6, "seed": 0})
+    assert out.images.shape == target.shape and out.images.dtype == np.float32 and out.extras["learned_epochs"] == 6
+    truth = mnist.test_images[:500].astype(np.float32)
+    assert linkage_rate(np.clip(out.images, 0, 255), truth, candidates=drawn["partners"]) > 30
+    with_pairs = Knowledge(view, target, known_plain=mnist.train_images[:20], known_disguised=target[:20],
+                           observed=target, public=mnist.train_images[:4000])
+    with pytest.raises(ValueError, match="DP pixelization only"):
+        ATTACKS["learned_pairs"].reconstruct(with_pairs, {"name": "learned_pairs", "epochs": 1})
+
+
 def test_aes_silhouettes_are_the_same_seen_from_ciphertext_and_from_plaintext(mnist):
     """What ECB leaks (each position's most frequent ciphertext unit is background) is the silhouette the attacker
     computes from plaintext; under per-position-IV CBC, the silhouette of every block prefix. π̂ from mean silhouettes."""

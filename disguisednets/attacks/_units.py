@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_units", "position_keys", "from_units"]
+__all__ = ["as_units", "from_units", "most_frequent", "position_keys"]
 
 
 def as_units(blocks: np.ndarray, unit: int) -> np.ndarray:
@@ -26,3 +26,13 @@ def position_keys(units: np.ndarray) -> np.ndarray:
     pos = np.broadcast_to(np.arange(t, dtype=">u4").view(np.uint8).reshape(t, 1, 4), (t, n * m, 4))
     rows = np.ascontiguousarray(np.concatenate([pos, data], axis=2))
     return rows.view(np.dtype((np.void, rows.shape[2]))).reshape(t, n, m)
+
+
+def most_frequent(keys: np.ndarray) -> np.ndarray:
+    """(R, n) keys → (R,) the most frequent key of each row (a loop over rows — block positions or
+    positions × unit offsets, ≤ a few thousand — never over images)."""
+    out = np.empty(keys.shape[0], keys.dtype)
+    for j, row in enumerate(keys):
+        values, counts = np.unique(row, return_counts=True)
+        out[j] = values[np.argmax(counts)]
+    return out

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from disguisednets.attacks.regression import _rows
+from disguisednets.attacks.regression import _centred_covariance, _rows
 
 __all__ = ["covariance_attack", "estimate_rotations"]
 
 
 def _centred_eig(rows: np.ndarray):
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    cov = np.einsum("tnd,tne->tde", centred, centred) / max(rows.shape[1] - 1, 1)
+    centred, cov = _centred_covariance(rows)
     values, vectors = np.linalg.eigh(cov)  # ascending eigenvalues; (t, d), (t, d, d)
     return centred, values, vectors
 

@@ -17,6 +17,7 @@ it (a test shows it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
@@ -56,12 +57,15 @@ def block_symmetries(b: int, channels: int) -> np.ndarray:
     return np.array(maps)
 
 
+@dataclass(frozen=True)
 class EtcKeyEstimate:
     """An estimate of EtC's key: per disguised position j the original position ``source[j]``, the index map
     that undoes its symmetry (``maps[j]``: b·b·C indices) and whether it is negated."""
 
-    def __init__(self, source: np.ndarray, maps: np.ndarray, negative: np.ndarray, b: int):
-        self.source, self.maps, self.negative, self.block_size = source, maps, negative, b
+    source: np.ndarray
+    maps: np.ndarray
+    negative: np.ndarray
+    block_size: int
 
 
 def _moments(blocks: np.ndarray, max_images: int = 20000) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +121,7 @@ def _channel_orders(obs: np.ndarray, pub: np.ndarray, source: np.ndarray, negati
     t, channels = obs.shape[1], obs.shape[-1]
     if channels == 1:
         return np.zeros(t, int)
-    u = np.asarray(obs[:max_images], np.float64).mean(axis=(2, 3))            # (N, t, C) per-image channel means
+    u = np.asarray(obs[:max_images]).mean(axis=(2, 3), dtype=np.float64)   # (N, t, C) per-image channel means
     u[:, negative] = 255.0 - u[:, negative]
     z = (u - u.mean(0)) / np.maximum(u.std(0), 1e-9)
     corr = (z.reshape(len(z), -1).T @ z.reshape(len(z), -1) / len(z)).reshape(t, channels, t, channels)
@@ -140,7 +144,7 @@ def _channel_orders(obs: np.ndarray, pub: np.ndarray, source: np.ndarray, negati
         j, p = best
         local[j], done[j] = orders[p], True
     # one global order from the public images' channel statistics
-    v = np.asarray(pub[:max_images], np.float64).mean(axis=(2, 3))[:, source]  # (P, t, C) at the paired positions
+    v = np.asarray(pub[:max_images]).mean(axis=(2, 3), dtype=np.float64)[:, source]  # (P, t, C) at the paired positions
     aligned = np.take_along_axis(u, local[None], axis=-1)                      # (N, t, C)
     stat = lambda w: np.concatenate([w.mean(0).ravel(), w.std(0).ravel()])  # noqa: E731
     target = stat(v)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disguisednets.attacks._units import as_units, from_units, position_keys
+from disguisednets.attacks._units import as_units, from_units, most_frequent, position_keys
 
 __all__ = ["frequency_attack"]
 
@@ -20,10 +20,7 @@ def frequency_attack(observed_disguised: np.ndarray, target_disguised: np.ndarra
     b = target_disguised.shape[-1]
     observed = position_keys(as_units(observed_disguised, unit))
     targets = position_keys(as_units(target_disguised, unit))
-    background = np.empty(observed.shape[0], dtype=observed.dtype)
-    for j in range(observed.shape[0]):  # per block position (≤ 64), not per image
-        uniq, counts = np.unique(observed[j].ravel(), return_counts=True)
-        background[j] = uniq[np.argmax(counts)]
+    background = most_frequent(observed.reshape(observed.shape[0], -1))   # per block position
     is_background = targets == background[:, None, None]
     recon = np.where(is_background[..., None], np.float32(0), np.float32(foreground_value))
     recon = np.broadcast_to(recon, (*targets.shape, unit))

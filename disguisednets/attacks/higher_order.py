@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from disguisednets.attacks.regression import _rows
+from disguisednets.attacks.regression import _centred_covariance, _rows
 
 __all__ = ["MAX_TENSOR_DIM", "fast_ica", "higher_order_attack", "match_components", "whiten"]
 
@@ -34,8 +34,7 @@ MAX_TENSOR_DIM = 16   # the moment-tensor refinement holds (t, K, d⁴) tensors:
 def whiten(rows: np.ndarray, eps: float = 1e-9):
     """(t, n, d) rows → (centred·W, W, W⁻¹, mean) with W = Σ^{-1/2} per position (symmetric)."""
     mean = rows.mean(axis=1, keepdims=True)
-    centred = rows - mean
-    cov = np.einsum("tnd,tne->tde", centred, centred) / max(rows.shape[1] - 1, 1)
+    centred, cov = _centred_covariance(rows)
     values, vectors = np.linalg.eigh(cov)
     values = np.maximum(values, eps * np.maximum(values.max(axis=1, keepdims=True), 1e-300))
     w = (vectors / np.sqrt(values)[:, None, :]) @ vectors.transpose(0, 2, 1)
@@ -169,9 +168,7 @@ def higher_order_attack(public_plain: np.ndarray, observed_disguised: np.ndarray
     target = _rows(np.asarray(target_disguised, np.float64), mode)
     recon = (target - mean_y) @ wy @ q_inv @ wx_inv                                        # x + n, centred
     if public_noised is not None:  # the linear MMSE estimate of x from x + n: Σ_{x+n}⁻¹ Σ_x, both measured publicly
-        cov = lambda r: np.einsum("tnd,tne->tde", r - r.mean(axis=1, keepdims=True),  # noqa: E731
-                                  r - r.mean(axis=1, keepdims=True)) / max(r.shape[1] - 1, 1)
-        cov_clean, cov_noised = cov(clean), cov(noised)
+        cov_clean, cov_noised = _centred_covariance(clean)[1], _centred_covariance(noised)[1]
         recon = recon @ np.linalg.solve(cov_noised, cov_clean)
         recon = recon + clean.mean(axis=1, keepdims=True)
     else:

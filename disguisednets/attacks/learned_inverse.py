@@ -6,6 +6,9 @@ train a network from that thing back to the image:
 
 * **DP pixelization** has no secret: the attacker releases public images exactly as the owner does (cells,
   Laplace noise of the public scale, fresh every epoch) and learns release → image.
+* **InstaHide** keeps no secret beyond each encoding's one-time draws: the attacker encodes public images as
+  the owner does (partners from the same set) and learns the encoding's sign-free mixture → the image with
+  the largest coefficient in it (which of the k images is "its own" no statistic tells).
 * **AES-ECB** leaks equality: per block position (and unit offset) the most frequent ciphertext unit is the
   background, so the cloud knows which u-pixel units of each image are background — a silhouette that public
   plaintext images give too (their own background units, after the public noise setting). **AES-CBC** with
@@ -26,7 +29,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from disguisednets.attacks._units import as_units, from_units, position_keys
+from disguisednets.attacks._units import as_units, from_units, most_frequent, position_keys
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 
 __all__ = ["ARCHITECTURES", "train_inverse", "silhouettes", "silhouette_permutation"]
@@ -67,13 +70,14 @@ def _network(architecture: str, h: int, w: int):
     return SmallUNet()
 
 
-def train_inverse(simulate: Callable[[np.ndarray, np.random.Generator], np.ndarray], public: np.ndarray,
+def train_inverse(simulate: Callable[[np.ndarray, np.random.Generator], np.ndarray | tuple[np.ndarray, np.ndarray]],
+                  public: np.ndarray,
                   targets: np.ndarray, *, pairs: tuple[np.ndarray, np.ndarray] | None = None, epochs: int = 30,
                   architecture: str = "mlp", batch: int = 128, lr: float = 2e-3, seed: int = 0,
                   budget_s: float | None = None, log: Callable[[str], None] | None = None
                   ) -> tuple[np.ndarray, dict[str, float]]:
     """Train a network from ``simulate(public, rng)`` (N, H, W) — drawn afresh every epoch — to the public images
-    (N, H, W), plus the fixed ``pairs`` (inputs, originals) where given; apply it to ``targets`` (inputs, (n, H, W)).
+    (N, H, W) (or, where ``simulate`` returns a pair (inputs, outputs), to its outputs), plus the fixed ``pairs`` (inputs, originals) where given; apply it to ``targets`` (inputs, (n, H, W)).
     Inputs and outputs on the 0..255 scale. Returns the reconstructions (float32) and {epochs, seconds}.
     ``budget_s``: stop after the epoch that passes this many seconds."""
     import torch
@@ -88,7 +92,11 @@ def train_inverse(simulate: Callable[[np.ndarray, np.random.Generator], np.ndarr
     y_pub = torch.as_tensor(np.asarray(public, np.float32)[:, None] / 255.0)
     start, done = time.perf_counter(), 0
     for epoch in range(epochs):
-        x = torch.as_tensor(np.asarray(simulate(public, rng), np.float32)[:, None] / 255.0)
+        simulated = simulate(public, rng)
+        x_sim, y = simulated if isinstance(simulated, tuple) else (simulated, None)
+        x = torch.as_tensor(np.asarray(x_sim, np.float32)[:, None] / 255.0)
+        if y is not None:
+            y_pub = torch.as_tensor(np.asarray(y, np.float32)[:, None] / 255.0)
         xs, ys = (x, y_pub) if pairs is None else (
             torch.cat([x, torch.as_tensor(np.asarray(pairs[0], np.float32)[:, None] / 255.0)]),
             torch.cat([y_pub, torch.as_tensor(np.asarray(pairs[1], np.float32)[:, None] / 255.0)]))
@@ -121,11 +129,8 @@ def silhouettes(blocks: np.ndarray, unit: int, background: np.ndarray | None = N
     once any unit before it in the block does."""
     keys = position_keys(as_units(blocks, unit))                  # (t, N, U) one key per unit
     if background is None:
-        background = np.empty((keys.shape[0], keys.shape[2]), keys.dtype)
-        for j in range(keys.shape[0]):                            # per position (≤ 64) and offset (≤ 64)
-            for u in range(keys.shape[2]):
-                values, counts = np.unique(keys[j, :, u], return_counts=True)
-                background[j, u] = values[np.argmax(counts)]
+        t, _, m = keys.shape                                      # per position and unit offset
+        background = most_frequent(keys.transpose(0, 2, 1).reshape(t * m, -1)).reshape(t, m)
     fore = keys != background[:, None, :]
     if chained:
         fore = np.logical_or.accumulate(fore, axis=-1)

@@ -22,6 +22,7 @@ from disguisednets.attacks.etc_statistics import estimate_etc_key, undo_etc
 from disguisednets.attacks.frequency import frequency_attack
 from disguisednets.attacks.frequency_rank import frequency_rank_attack
 from disguisednets.attacks.higher_order import higher_order_attack
+from disguisednets.attacks.instahide import mixture_picture
 from disguisednets.attacks.instahide_carlini import carlini_attack
 from disguisednets.attacks.jigsaw import border_value, jigsaw_attack
 from disguisednets.attacks.learned_inverse import silhouette_images, train_inverse
@@ -181,7 +182,7 @@ def _etc_statistics(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(undo(k.target).astype(np.float32), extras)
 
 
-_LEARNABLE = ("dp_pixelization", "aes_ecb", "aes_cbc")
+_LEARNABLE = ("dp_pixelization", "instahide", "aes_ecb", "aes_cbc")
 
 
 def _learned(k: Knowledge, o) -> Reconstruction:
@@ -190,6 +191,9 @@ def _learned(k: Knowledge, o) -> Reconstruction:
     if v.mechanism not in _LEARNABLE:
         raise ValueError(f"The {o['name']} attack learns an inverse of what public images can be made to show: "
                          f"{', '.join(_LEARNABLE)}; got {v.mechanism}.")
+    if k.known_plain is not None and v.mechanism != "dp_pixelization":
+        raise ValueError(f"The {o['name']} attack adds known pairs to the learned inverse of DP pixelization only; "
+                         f"got {v.mechanism} (use attack=learned, with no pairs).")
     if v.mechanism == "aes_cbc" and v.key.spec.get("iv") == "random":
         raise ValueError("AES-CBC with a random IV per image leaks no silhouette: the learned attack needs "
                          "mechanism.iv=per_position.")
@@ -204,6 +208,14 @@ def _learned(k: Knowledge, o) -> Reconstruction:
         inputs = np.asarray(k.target, np.float32)
         if k.known_plain is not None:
             pairs = (np.asarray(k.known_disguised, np.float32), k.known_plain)
+    elif v.mechanism == "instahide":       # secrets drawn afresh per encoding: the attacker encodes public images itself
+        scheme, spec = make_mechanism(v.key), v.key.spec
+        picture = lambda e: mixture_picture(e, spec["mean"], spec["std"])  # noqa: E731  (signs dropped)
+        def simulate(images, r):   # → (mixtures, the image each mixes with the largest coefficient)
+            encoded, _, drawn = scheme.encode(images, None, r)
+            rows = np.arange(len(images))
+            return picture(encoded), images[drawn["partners"][rows, np.argmax(drawn["coefficients"], axis=1)]]
+        inputs = picture(k.target)
     else:                                  # what ECB (or per-position-IV CBC) leaks: unit silhouettes, placed by π̂
         limit = o.get("max_observed")
         inputs, plain, perm = silhouette_images(k.observed[:limit] if limit else k.observed, k.target,
@@ -212,9 +224,12 @@ def _learned(k: Knowledge, o) -> Reconstruction:
         simulate = lambda images, r: plain(apply_noise(images, noise, r))  # noqa: E731
         if len(v.true_permutation):
             extras["permutation_recovered"] = 100 * float(np.mean(perm == v.true_permutation))
+    architecture = o.get("architecture") or "auto"   # auto: a U-Net pulls apart InstaHide's mixtures, an MLP the rest
+    if architecture == "auto":
+        architecture = "unet" if v.mechanism == "instahide" else "mlp"
     budget = o.get("budget_s")
     recon, info = train_inverse(simulate, np.asarray(k.public), inputs, pairs=pairs, epochs=int(o.get("epochs", 30)),
-                                architecture=o.get("architecture", "mlp"), seed=seed,
+                                architecture=architecture, seed=seed,
                                 budget_s=float(budget) if budget is not None else None, log=_log.info)
     return Reconstruction(recon, {**extras, **info})
 
@@ -289,8 +304,9 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("dp_denoise", "a", "DP pixelization: the least-squares linear estimate of an image from its noisy cells, "
            "fitted on public images pixelized and noised alike", _dp_denoise, needs_public=True,
            targets=("dp_pixelization",)),
-    Attack("learned", "a", "DP pixelization, AES-ECB, per-position-IV AES-CBC: a network trained on public images from "
-           "what the attacker simulates (the release; the background-unit silhouette) back to the image", _learned,
+    Attack("learned", "a", "DP pixelization, InstaHide, AES-ECB, per-position-IV AES-CBC: a network trained on public "
+           "images from what the attacker simulates (the release; the encoding's magnitudes; the background-unit "
+           "silhouette) back to the image", _learned,
            needs_observed=True, needs_public=True, targets=_LEARNABLE),
     Attack("learned_pairs", "b", "DP pixelization: the learned inverse trained on public images and the m known pairs",
            _learned, needs_pairs=True, needs_public=True, targets=("dp_pixelization",), cross_fits=False),

@@ -22,6 +22,12 @@ def _rows(blocks: np.ndarray, mode: str) -> np.ndarray:
     return blocks.reshape(t, n * b, b) if mode == "matrix" else blocks.reshape(t, n, b * b)
 
 
+def _centred_covariance(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(t, n, d) rows → (the rows centred per position, their covariances (t, d, d), unbiased)."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    return centred, np.einsum("tnd,tne->tde", centred, centred) / max(rows.shape[1] - 1, 1)
+
+
 def _with_intercept(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([rows, np.ones((*rows.shape[:2], 1), rows.dtype)], axis=2)
 
