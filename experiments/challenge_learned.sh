@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The learned inverses (disguisednets/attacks/learned_inverse.py) at CPU scale, fold 0, MLflow experiment `challenge`
 # (experiments/challenge.sh calls it with its PART). Core: DP pixelization 4×4 at ε = ∞ and 5 and 7×7 at ε = ∞ (MNIST and
-# Fashion), with 20 known pairs at 4×4 ε = ∞, and AES's 16-pixel-unit silhouettes (ECB, per-position-IV CBC).
+# Fashion), with 20 known pairs at 4×4 ε = ∞, AES's 16-pixel-unit silhouettes (ECB, per-position-IV CBC), and InstaHide
+# (k = 4: mixture → the dominant image, a U-Net).
 # Extended: the other ε and cell sizes, and Table II's AES (2-pixel units, 2% salt-and-pepper). At ε ≤ 1 every
 # attack stays near 0%: the noise is the image.
 set -euo pipefail
@@ -14,6 +15,7 @@ if [[ $PART == core ]]; then
   run attack=learned mechanism=aes_ecb mechanism.unit=16 dataset=mnist
   run attack=learned mechanism=aes_cbc mechanism.unit=16 dataset=mnist
   run attack=learned_pairs mechanism=dp_pixelization mechanism.block_size=4 mechanism.epsilon=null dataset=mnist
+  run attack=learned mechanism=instahide dataset=mnist,fashion
 fi
 if [[ $PART == extended ]]; then
   run attack=learned mechanism=dp_pixelization mechanism.block_size=4,7 mechanism.epsilon=0.1,0.5,1 dataset=mnist,fashion
