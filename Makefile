@@ -89,8 +89,8 @@ results-figures: runs-figures
 ## results-theft: results/model_confidentiality.md, .png
 results-theft: runs-theft
 	$(REPORT) theft --results-dir results --made-by "make results-theft"
-## results-peers: results/peers.md (the peers and DP pixelization sweeps; InstaHide's accuracy from the curve's runs)
-results-peers: runs-peers runs-instahide-curve
+## results-peers: results/peers.md (the peers and DP pixelization sweeps; InstaHide's accuracy from the curve's runs; the challenge's attacks on the same settings)
+results-peers: runs-peers runs-instahide-curve runs-challenge
 	$(REPORT) peers --made-by "make results-peers"
 ## results-attacks: results/attacks_cpu.md (every attack on its mechanism, MNIST, fold 0)
 results-attacks: runs-attacks

@@ -316,3 +316,30 @@ def test_the_peers_table_takes_instahides_accuracy_from_the_reference_recipe():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3] == "97.0" and cells[4] == "2.0"
     assert "resnet18 w0.25, 12 epochs, fresh encodings every epoch" in cells[2]
+
+
+def test_the_challenges_attacks_join_the_peers_table_on_their_own_setting():
+    """An attack run of experiment `challenge` on a peer's setting (the same block size and ε) is one more attack
+    on that row — here the best at level (a) — and one more line of "Every attack run"; one on another ε is not."""
+    from types import SimpleNamespace
+
+    from disguisednets.reporting.peers import peers_markdown
+    from disguisednets.reporting.runs import Runs
+
+    def run(kind, attack="dp_denoise", eps="", success=50.0, acc=None, mech="dp_pixelization"):
+        p = {"mechanism.name": mech, "mechanism.block_size": "4", "mechanism.m": "16", "attack.known_pairs": "0",
+             **({"mechanism.epsilon": eps} if eps else {})}
+        tags = {"kind": kind, "dataset": "mnist", "mechanism": mech, "threat_level": "a", "attack": attack}
+        metrics = {"test_acc": acc} if acc is not None else {"success_rate": success, "linkage_rate": success / 2}
+        return SimpleNamespace(data=SimpleNamespace(params=p, tags=tags, metrics=metrics))
+
+    peers = Runs("peers", [run("train", acc=99.0, mech="none"), run("train", acc=97.0), run("attack", success=60.0)])
+    challenge = Runs("challenge", [run("attack", "learned", success=90.0), run("attack", "learned", "5", 99.0)])
+    text = peers_markdown(peers, "test", challenge=challenge)
+    rows = [line for line in text.splitlines() if line.startswith("| mnist | DP pixelization (Fan 2018) |")]
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert cells[5:8] == ["learned", "90.0", "45.0"]
+    details = [line for line in text.splitlines() if line.startswith("| mnist | DP pixelization (4×4")]
+    assert sorted(line.split("|")[3].strip() for line in details) == ["dp_denoise", "learned"]
+    assert "experiment `challenge`" in text

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("peers", help="this paper's mechanisms beside the published alternatives (results/peers.md)")
     p.add_argument("--experiment", default="peers", help="MLflow experiment name")
     p.add_argument("--results-dir", default="results")
+    p.add_argument("--snapshots", default="results/runs", help="run snapshots: a grid point the store has no run of "
+                   "is read from here (the peers sweep, InstaHide's curve and the challenge)")
     _store_options(p)
     p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md), results/frontier.png and "
                        "the verdict at the top of the README beside results/")
@@ -157,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd in ("peers", "theft"):
         from disguisednets.reporting.runs import load_runs
+        from disguisednets.reporting.snapshot import load_runs_or_snapshot
 
-        runs = load_runs(MlflowClient(uri), args.experiment)
+        if args.cmd == "peers":
+            runs, _ = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)
+        else:
+            runs = load_runs(MlflowClient(uri), args.experiment)
         sweep = {"peers": "peers", "theft": "model_confidentiality"}[args.cmd]
         if not len(runs):
             print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
@@ -176,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         made_from, extra = runs.runs, {}
         if args.cmd == "peers":   # InstaHide's accuracy: the reference recipe's trainings (experiment=instahide_curve)
             from disguisednets.reporting.peers import reference_instahide
-            extra = {"instahide": reference_instahide(load_runs(MlflowClient(uri), "instahide_curve"))}
-            made_from = runs.runs + extra["instahide"].runs
+            extra = {"instahide": reference_instahide(load_runs_or_snapshot(MlflowClient(uri), "instahide_curve",
+                                                                            args.snapshots)[0]),
+                     "challenge": load_runs_or_snapshot(MlflowClient(uri), "challenge", args.snapshots)[0]}
+            made_from = runs.runs + extra["instahide"].runs + extra["challenge"].runs
         out.write_text(with_provenance(markdown(runs, command, **extra), args.made_by or command, run_commits(made_from),
                                        run_machines(made_from)))
         print(out.read_text())

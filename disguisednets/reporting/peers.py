@@ -138,9 +138,11 @@ def reference_instahide(curve: Runs) -> Runs:
     return Runs(curve.experiment, curve.trained(**{"model.name": "resnet18", "mechanism.fresh_encodings": "True"}))
 
 
-def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None) -> str:
+def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None, challenge: Runs | None = None) -> str:
     """The peers table from the peers sweep's runs; InstaHide's accuracy from ``instahide`` (the reference
-    recipe's trainings, :func:`reference_instahide`) where it has the dataset, else from the sweep's own."""
+    recipe's trainings, :func:`reference_instahide`) where it has the dataset, else from the sweep's own; the
+    attacks of ``challenge`` (the strongest attack of each kind, experiments/challenge.sh) on the same settings
+    join the sweep's own."""
     compute = sum(values(runs.runs, "total_time_s")) / 60
     machine = next((r.data.tags["machine"] for r in runs.runs if "machine" in r.data.tags), "?")
     lines = ["# This paper's mechanisms beside the published alternatives", "",
@@ -152,7 +154,11 @@ def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None) -> s
                 f"`{instahide.experiment}`, results/instahide_curve.md: ResNet-18 at a quarter width, 12 epochs, fresh "
                 "encodings every epoch, soft mixed labels, clear test images); its utility cost is against the AlexNet "
                 "baseline, which likely understates it (ResNet-18 on clear images was not trained)."
-                if instahide is not None and len(instahide) else ""), "",
+                if instahide is not None and len(instahide) else "")
+             + (f" Beside the sweep's attacks, those of MLflow experiment `{challenge.experiment}` on the same "
+                f"settings ({len(challenge.attacked())} attack runs of experiments/challenge.sh: EtC's statistics "
+                "attack, the learned inverses of DP pixelization and InstaHide, fold 0, 45,000 owner images)."
+                if challenge is not None and len(challenge) else ""), "",
              "| dataset | scheme | setting | accuracy | utility cost | level (a): best attack | success | linkage "
              "| level (a), π given (upper bound): best attack | success | linkage "
              "| m = 20: best attack | success | linkage | its paper reports (this dataset) |",
@@ -173,6 +179,8 @@ def peers_markdown(runs: Runs, command: str, instahide: Runs | None = None) -> s
                 if mech == "instahide" and instahide is not None and instahide.trained(dataset=dataset):
                     trained = instahide.trained(dataset=dataset)
                 attacked = runs.attacked(dataset=dataset, mechanism=mech, **where)
+                if challenge is not None:
+                    attacked += challenge.attacked(dataset=dataset, mechanism=mech, **where)
                 lines.append(_row(dataset, mech, name, source, base, trained, attacked))
                 detail.extend(_details(dataset, name, attacked))
     return "\n".join(lines + NOTES + detail) + "\n"
