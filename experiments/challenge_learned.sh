@@ -3,8 +3,8 @@
 # (experiments/challenge.sh calls it with its PART). Core: DP pixelization 4×4 at ε = ∞ and 5 and 7×7 at ε = ∞ (MNIST and
 # Fashion), with 20 known pairs at 4×4 ε = ∞, AES's 16-pixel-unit silhouettes (ECB, per-position-IV CBC), and InstaHide
 # (k = 4: mixture → the dominant image, a U-Net).
-# Extended: the other ε and cell sizes, Table II's AES (2-pixel units, 2% salt-and-pepper) and 16-pixel units with it. At ε ≤ 1 every
-# attack stays near 0%: the noise is the image.
+# Extended: the other ε and cell sizes, Table II's AES (2-pixel units, 2% salt-and-pepper) and 16-pixel units with
+# it. At ε ≤ 1 every attack stays near 0%: the noise is the image.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 PART=${PART:-core}
