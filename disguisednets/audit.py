@@ -42,6 +42,7 @@ FULL = ["model=alexnet_cpu", "trainer.max_epochs=12", "examiner.max_epochs=10"]
 QUICK = ["model=alexnet_cpu", "model.width=0.125", "trainer.max_epochs=3", "examiner.max_epochs=2",
          "examiner.max_calibration_loss=100"]
 QUICK_TEST_IMAGES = 500
+QUICK_ATTACK = {"epochs": 4, "budget_s": 30}   # a quick audit's learned attacks: a first look, not their full training
 
 
 @dataclass
@@ -191,6 +192,8 @@ def run_audit(plan: AuditPlan) -> Path:
                 cfg = _compose([*base, *disguise, f"attack={name}", f"attack.known_pairs={m}"])
                 if "public_size" in cfg.attack:      # every public image the audit set aside
                     cfg.attack.public_size = None
+                if plan.quick and "budget_s" in cfg.attack:
+                    cfg.attack.update(QUICK_ATTACK)
                 metrics = run(cfg)
             except ValueError as e:          # the attack's own reason it does not apply here
                 outcome.refused = str(e).split("\n")[0]
