@@ -7,16 +7,18 @@ orthogonal, and every rotation Q is consistent with the second moments. Image ro
 so Q is fixed by what second moments do not see: independent component analysis (symmetric FastICA)
 finds, in each whitened set, the rotation that makes its coordinates as non-Gaussian as it can; the
 components found on the disguised rows are those found on public rows, in another order and with other
-signs. They are paired by their third to sixth moments (Hungarian assignment on |m3|, m4, |m5|, m6), signs
-by the third, and composed: Q̂ = A_x P S A_yᵀ, x̂ = (y − μ_y) W_y Q̂ᵀ W_x⁻¹ + μ_x.
+signs. They are paired by their whole distributions (Hungarian assignment on the gap between standardized
+quantile functions, each compared as it is and negated, which also gives the sign), and composed:
+Q̂ = A_x P S A_yᵀ, x̂ = (y − μ_y) W_y Q̂ᵀ W_x⁻¹ + μ_x. Where the moment tensors stay small (d ≤ 16), the
+rotation is then refined until the third and fourth moment tensors of both sides agree.
 
 Noise added before the transform (the public setting) is simulated on the public rows, so both sides
 are whitened with their noise; the reconstruction of x + n is then shrunk to x by the linear MMSE map
 Σ_{x+n}⁻¹ Σ_x, both covariances measured on public rows.
 
 Where it cannot work: rows whose distribution is Gaussian are rotation-invariant after whitening, and
-no statistic fixes Q (the attack is then no better than a random rotation); components with equal
-moments are paired arbitrarily; a scheme that whitens its own output or draws R per image defeats it.
+no statistic fixes Q (the attack is then no better than a random rotation); components with the same
+distribution are paired arbitrarily (many of flat mode's b² components are near-Gaussian and alike); a scheme that whitens its own output or draws R per image defeats it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from disguisednets.attacks.regression import _centred_covariance, _rows
 
-__all__ = ["MAX_TENSOR_DIM", "fast_ica", "higher_order_attack", "match_components", "whiten"]
+__all__ = ["MAX_TENSOR_DIM", "fast_ica", "higher_order_attack", "match_components", "quantile_functions", "whiten"]
 
 MAX_TENSOR_DIM = 16   # the moment-tensor refinement holds (t, K, d⁴) tensors: matrix mode (d = b ≤ 16) only
 
@@ -70,28 +72,29 @@ def fast_ica(z: np.ndarray, *, iterations: int = 200, tol: float = 1e-5, seed: i
     return a
 
 
-def _moments(s: np.ndarray) -> np.ndarray:
-    """(t, n, d) components → (t, d, 4): |m3|, m4, |m5|, m6 of each (unit variance), signed m3 last."""
+def quantile_functions(s: np.ndarray, levels: int = 200) -> np.ndarray:
+    """(t, n, d) components → (t, d, levels) the quantile function of each, standardized (mean 0, variance 1),
+    at the levels (k + ½)/levels."""
     s = (s - s.mean(axis=1, keepdims=True)) / np.maximum(s.std(axis=1, keepdims=True), 1e-12)
-    m3, m4, m5, m6 = (np.mean(s ** k, axis=1) for k in (3, 4, 5, 6))
-    return np.stack([np.abs(m3), m4, np.abs(m5), m6, m3], axis=-1)
+    return np.quantile(s, (np.arange(levels) + 0.5) / levels, axis=1).transpose(1, 2, 0)
 
 
-def match_components(moments_x: np.ndarray, moments_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per position, which public component each disguised one is (Hungarian assignment on the log of the
-    sign-free moments), the sign that aligns them (that of m3·m3'), and the assignment's cost: (t, d) indices,
-    (t, d) ±1, (t,)."""
-    def scale_free(m):
-        return np.log1p(np.abs(m[..., :4]))
-    t, d, _ = moments_x.shape
+def match_components(quantiles_x: np.ndarray, quantiles_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per position, which public component each disguised one is, the sign that aligns them, and the
+    assignment's cost: (t, d) indices, (t, d) ±1, (t,). Components are compared whole — the mean absolute gap
+    between their standardized quantile functions, a negated component's being −Q(1 − p) — and assigned by the
+    Hungarian method. (Four moments pair components of close skewness wrongly; the quantiles do not.)"""
+    t, d, _ = quantiles_x.shape
+    negated = -quantiles_x[..., ::-1]
+    same = np.abs(quantiles_y[:, :, None] - quantiles_x[:, None]).mean(-1)      # (t, d_y, d_x)
+    flipped = np.abs(quantiles_y[:, :, None] - negated[:, None]).mean(-1)
+    cost = np.minimum(same, flipped)
     order, signs, total = np.empty((t, d), int), np.empty((t, d)), np.empty(t)
     for i in range(t):  # per block position (≤ 64): d × d assignments
-        cost = ((scale_free(moments_y[i])[:, None] - scale_free(moments_x[i])[None]) ** 2).sum(-1)
-        rows, cols = linear_sum_assignment(cost)
+        rows, cols = linear_sum_assignment(cost[i])
         order[i, rows] = cols
-        total[i] = cost[rows, cols].sum()
-        s = np.sign(moments_y[i, rows, 4]) * np.sign(moments_x[i, cols, 4])
-        signs[i, rows] = np.where(s == 0, 1.0, s)
+        signs[i, rows] = np.where(same[i, rows, cols] <= flipped[i, rows, cols], 1.0, -1.0)
+        total[i] = cost[i, rows, cols].sum()
     return order, signs, total
 
 
@@ -150,11 +153,11 @@ def higher_order_attack(public_plain: np.ndarray, observed_disguised: np.ndarray
     zx, _, wx_inv, mean_x = whiten(noised)
     zy, wy, _, mean_y = whiten(observed)
     ax = fast_ica(zx, seed=seed, iterations=iterations)
-    moments_x = _moments(zx @ ax)
+    quantiles_x = quantile_functions(zx @ ax)
     starts, match_cost = [], []
     for r in range(restarts):  # FastICA's optima depend on its start: each start paired, composed, then refined
         ay = fast_ica(zy, seed=seed + 1 + r, iterations=iterations)
-        order, signs, cost = match_components(moments_x, _moments(zy @ ay))
+        order, signs, cost = match_components(quantiles_x, quantile_functions(zy @ ay))
         # Disguised component k is public component order[k] times signs[k]: z_x = z_y A_y S Pᵀ A_xᵀ
         ax_matched = np.take_along_axis(ax, order[:, None, :], axis=2) * signs[:, None, :]   # (t, d, d)
         starts.append(ay @ ax_matched.transpose(0, 2, 1))                                    # z_y → z_x
@@ -162,9 +165,9 @@ def higher_order_attack(public_plain: np.ndarray, observed_disguised: np.ndarray
     starts = np.stack(starts, axis=1)                                                         # (t, K, d, d)
     if zx.shape[2] <= MAX_TENSOR_DIM:   # moment tensors of d⁴ entries: refined where they stay small
         starts, loss = refine_rotation(zx, zy, starts, steps=refine_steps)
-    else:                               # flat mode (d = b²): the start whose components' moments pair best
+    else:                               # flat mode (d = b²): the start whose components' distributions pair best
         loss = np.stack(match_cost, axis=1)
-    q_inv = starts[np.arange(t), np.argmin(loss, axis=1)]   # per position, the start whose moments match best
+    q_inv = starts[np.arange(t), np.argmin(loss, axis=1)]   # per position, the start that matches best
     target = _rows(np.asarray(target_disguised, np.float64), mode)
     recon = (target - mean_y) @ wy @ q_inv @ wx_inv                                        # x + n, centred
     if public_noised is not None:  # the linear MMSE estimate of x from x + n: Σ_{x+n}⁻¹ Σ_x, both measured publicly

@@ -284,7 +284,7 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
            _covariance, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("higher_order", "a", "RMT, any invertible R_i: whitening, then the rotation left by the covariance "
-           "fixed by higher-order statistics (FastICA, components paired by moments, moment tensors matched)",
+           "fixed by higher-order statistics (FastICA, components paired by their distributions, moment tensors matched)",
            _higher_order, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
            needs_observed=True, needs_public=True, targets=("permutation", "etc")),
