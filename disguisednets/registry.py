@@ -1,5 +1,6 @@
 """One registry style for the project's parts (mechanisms, attacks, models): a name → part map whose
-lookup fails with the list of names, and whose names are the CLI's and the configs' choices."""
+lookup fails with the list of names (or, for a plugin that was refused, with why), and whose names are the
+CLI's and the configs' choices."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class Registry(Generic[T]):
     def __init__(self, what: str, parts: Iterable[tuple[str, T]] = ()):
         self.what = what
         self._parts: dict[str, T] = {}
+        self.refused: dict[str, str] = {}   # name → why a plugin of that name was not registered (one line)
         for name, part in parts:
             self.add(name, part)
 
@@ -25,10 +27,16 @@ class Registry(Generic[T]):
         self._parts[name] = part
         return part
 
+    def refuse(self, name: str, reason: str) -> None:
+        """Record that a plugin part ``name`` was not registered, and why: looking it up raises ``reason``."""
+        self.refused.setdefault(name, reason)
+
     def __getitem__(self, name: str) -> T:
         try:
             return self._parts[name]
         except KeyError:
+            if name in self.refused:
+                raise ValueError(self.refused[name]) from None
             raise ValueError(f"Unknown {self.what} {name!r}; choose one of {', '.join(self._parts)}.") from None
 
     def __contains__(self, name: object) -> bool:

@@ -34,12 +34,13 @@ from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.pixelization import laplace_scale
 from disguisednets.mechanisms.registry import make_mechanism
+from disguisednets.plugins import ATTACK_GROUP, load_plugins
 from disguisednets.registry import Registry
 
 _log = logging.getLogger(__name__)
 
 __all__ = ["ATTACKS", "Attack", "AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view",
-           "cross_fit"]
+           "check_attack", "cross_fit"]
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,22 @@ ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("instahide_magnitude", "a", "InstaHide: |e| drops the random signs and shows the k images mixed",
            instahide_magnitude, targets=("instahide",)),
 )))
+
+
+def check_attack(name: str, attack: Any) -> None:
+    """What a plugin attack must be before it is registered (raises, in a line, what it is not): an
+    :class:`Attack` named ``name``, of threat level 'a' or 'b', whose ``run`` can be called."""
+    if not isinstance(attack, Attack):
+        raise TypeError(f"it is {attack!r}, not a disguisednets.attacks.registry.Attack")
+    if attack.name != name:
+        raise ValueError(f"its Attack is named {attack.name!r}, its entry point {name!r}: they must agree")
+    if attack.threat not in ("a", "b"):
+        raise ValueError(f"its threat level is {attack.threat!r}; 'a' (no pairs) or 'b' (known pairs) expected")
+    if not callable(attack.run):
+        raise TypeError(f"its run is {attack.run!r}, not a function (knowledge, options) → Reconstruction")
+
+
+load_plugins(ATTACKS, ATTACK_GROUP, check_attack)
 
 
 def cross_fit(attack: Attack, view: AttackerView, options: Mapping[str, Any], known_plain: np.ndarray,

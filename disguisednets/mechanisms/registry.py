@@ -22,9 +22,13 @@ from disguisednets.mechanisms.instahide import InstaHide
 from disguisednets.mechanisms.learnable import LearnableEncryption
 from disguisednets.mechanisms.pixelization import DPPixelization
 from disguisednets.mechanisms.rmt import RMT
+from disguisednets.plugins import MECHANISM_GROUP, load_plugins
 from disguisednets.registry import Registry
 
-__all__ = ["MECHANISMS", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key", "load_key"]
+__all__ = ["MECHANISMS", "check_mechanism", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key",
+           "load_key"]
+
+PROBE_SHAPE = (28, 28)   # the images a plugin mechanism is checked on (its ``probe_block_size``, default 4)
 
 MECHANISMS: Registry[type[BlockMechanism]] = Registry(
     "mechanism", ((cls.name, cls) for cls in (BlockPermutation, RMT, AESECB, AESCBC, BlockScrambling,
@@ -44,8 +48,12 @@ def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
     """Raise :class:`KeyFileError` unless ``arrays`` are exactly what ``spec`` needs."""
     name = spec.get("mechanism")
     if name not in MECHANISMS:
-        raise KeyFileError(f"unknown mechanism {name!r} in the key spec")
-    cls = MECHANISMS[name]
+        raise KeyFileError(MECHANISMS.refused.get(name, f"unknown mechanism {name!r} in the key spec"))
+    _check_key_arrays(MECHANISMS[name], spec, arrays)
+
+
+def _check_key_arrays(cls: type[BlockMechanism], spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    name = spec.get("mechanism")
     try:
         settings = {k: v for k, v in spec.items() if k not in COMMON_SPEC_FIELDS}
         canonical = cls.make_spec(image_shape=spec["image_shape"], block_size=spec["block_size"],
@@ -110,3 +118,45 @@ def generate_key(mechanism: str, image_shape: tuple[int, int], block_size: int, 
                          noise=noise, **settings)
     rng = KeyRandom(seed, context=f"{context}|{json.dumps(spec, sort_keys=True)}")
     return DisguiseKey(spec, cls.draw_key_arrays(spec, rng), experiment=seed is not None)
+
+
+def check_mechanism(name: str, cls: Any) -> None:
+    """What a plugin mechanism must do before it is registered (raises, in a line, what it does not): be a
+    :class:`BlockMechanism` subclass named ``name``; on 28×28 probe images (block ``cls.probe_block_size``,
+    default 4, no noise), draw a key that comes back the same from its key file, disguise uint8 images into
+    uint8 or float32 images of its ``disguised_shape``, and — where it has an inverse — restore them."""
+    if not (isinstance(cls, type) and issubclass(cls, BlockMechanism)):
+        raise TypeError(f"it is {cls!r}, not a subclass of disguisednets.mechanisms.BlockMechanism")
+    if getattr(cls, "name", None) != name:
+        raise ValueError(f"its class is named {getattr(cls, 'name', None)!r}, its entry point {name!r}: they must agree")
+    block = int(getattr(cls, "probe_block_size", 4))
+    spec = cls.make_spec(image_shape=PROBE_SHAPE, block_size=block)
+    key = DisguiseKey(spec, cls.draw_key_arrays(spec, KeyRandom(0, context="plugin check")), experiment=True)
+    try:
+        back = DisguiseKey.from_json(key.to_json(), source=f"the {name} key file",
+                                     validate=lambda s, a: _check_key_arrays(cls, s, a))
+    except KeyFileError as exc:
+        raise ValueError(f"its key does not round-trip through a key file ({exc})") from None
+    if back.fingerprint != key.fingerprint:
+        raise ValueError("its key does not round-trip through a key file: the arrays read back differ")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4, *PROBE_SHAPE), dtype=np.uint8)
+    scheme = cls(key)
+    out = np.asarray(scheme.disguise(images, rng))
+    expected = (len(images), *scheme.disguised_shape)
+    if out.shape != expected:
+        raise ValueError(f"its disguise changes the shape: images {images.shape} came back {out.shape}, "
+                         f"{expected} expected (its disguised_shape)")
+    if out.dtype not in (np.uint8, np.float32):
+        raise ValueError(f"its disguise returns dtype {out.dtype}; uint8 or float32 expected")
+    try:
+        restored = np.asarray(scheme.restore(out))
+    except NotImplementedError:
+        return   # a keyless or one-way scheme: nothing to restore
+    if restored.shape != images.shape or not np.allclose(restored, images, atol=0.5):
+        worst = (float(np.abs(restored.astype(np.float64) - images).max()) if restored.shape == images.shape
+                 else f"shape {restored.shape}")
+        raise ValueError(f"its key does not round-trip: restore(disguise(x)) is not x (largest error {worst})")
+
+
+load_plugins(MECHANISMS, MECHANISM_GROUP, check_mechanism)

@@ -1,0 +1,1 @@
+"""An example DisguisedNets plugin: a secret byte mask per block position (docs/plugins.md)."""

@@ -1,0 +1,172 @@
+"""Plugins (docs/plugins.md): a third-party scheme installed as a package — the example in examples/block_xor —
+is found through its entry points by the registry, the command line and a Hydra run, with no change to this
+repository; a broken plugin is refused with one line that names it and says what is wrong."""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from disguisednets.attacks.registry import Attack, Reconstruction, check_attack
+from disguisednets.mechanisms.registry import check_mechanism
+from disguisednets.plugins import ATTACK_GROUP, MECHANISM_GROUP, config_packages, load_plugins
+from disguisednets.registry import Registry
+
+from tests.conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "block_xor"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The example plugin pip-installed (no dependencies, no index) into a folder of its own, as a user's
+    `pip install` would: its own package and its dist-info with the entry points."""
+    src = tmp_path_factory.mktemp("src") / "block_xor"
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    target = tmp_path_factory.mktemp("site")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                           "--no-index", "--target", str(target), str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return target
+
+
+def _python(site, *argv, cwd):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow  # a pip install, the command line and one tiny training, in subprocesses
+def test_an_installed_plugin_is_found_by_the_registry_the_cli_and_a_hydra_run(site, tmp_path):
+    out = _python(site, "-c", "from disguisednets.mechanisms import MECHANISMS; "
+                  "print(MECHANISMS.names()[-1], MECHANISMS.refused)", cwd=tmp_path)
+    assert out.split() == ["block_xor", "{}"]
+    # the data owner's command line: keygen → disguise → restore, exact
+    cli = ("-m", "disguisednets.cli")
+    _python(site, *cli, "export", "--dataset", "mnist", "--count", "100", "-o", "digits", cwd=tmp_path)
+    _python(site, *cli, "keygen", "--mechanism", "block_xor", "--image-size", "28", "--block-size", "7",
+            "-o", "owner.key", cwd=tmp_path)
+    _python(site, *cli, "disguise", "--key", "owner.key", "digits", "-o", "disguised.npz", cwd=tmp_path)
+    _python(site, *cli, "restore", "--key", "owner.key", "disguised.npz", "-o", "restored", "--classes-from",
+            "digits", cwd=tmp_path)
+    before = sorted(p.relative_to(tmp_path / "digits") for p in (tmp_path / "digits").rglob("*.png"))
+    after = sorted(p.relative_to(tmp_path / "restored") for p in (tmp_path / "restored").rglob("*.png"))
+    assert before == after and len(before) == 100
+    assert all((tmp_path / "digits" / p).read_bytes() == (tmp_path / "restored" / p).read_bytes() for p in before)
+    disguised = np.load(tmp_path / "disguised.npz")["images"]
+    from PIL import Image
+
+    originals = np.stack([np.asarray(Image.open(tmp_path / "digits" / p)) for p in before])
+    assert disguised.dtype == np.uint8 and disguised.shape == originals.shape == (100, 28, 28)
+    assert np.mean(disguised != 0) > 0.9 > 0.5 > np.mean(originals != 0)     # the XOR masks cover the background
+    # the experiment entry point composes mechanism=block_xor from the plugin's own config package
+    _python(site, ROOT / "experiments" / "run.py", "mechanism=block_xor", *TINY, f"paths.output_dir={tmp_path / 'o'}",
+            cwd=tmp_path)
+    db = next((tmp_path / "o").rglob("mlflow.db"), None) or next(tmp_path.rglob("mlflow.db"))
+    import sqlite3
+
+    tags = dict(sqlite3.connect(db).execute("select key, value from tags where key in ('mechanism', 'kind')"))
+    assert tags == {"mechanism": "block_xor", "kind": "train"}
+
+
+def test_the_plugins_config_package_goes_on_hydras_search_path():
+    found = [EntryPoint("block_xor", "disguisednets_block_xor.conf", "disguisednets.configs")]
+    assert config_packages(found) == ["pkg://disguisednets_block_xor.conf"]
+    plugin = ROOT / "hydra_plugins" / "disguisednets_plugins" / "searchpath.py"
+    assert "SearchPathPlugin" in plugin.read_text() and not (ROOT / "hydra_plugins" / "__init__.py").exists()
+
+
+BROKEN = textwrap.dedent('''
+    import numpy as np
+    from disguisednets.mechanisms import BlockMechanism
+    from disguisednets_block_xor.scheme import BlockXOR
+
+    class ShapeChanger(BlockXOR):
+        name = "shape_changer"
+        def disguise(self, images, rng=None):
+            return super().disguise(images, rng)[:, :-1]
+
+    class DtypeChanger(BlockXOR):
+        name = "dtype_changer"
+        def disguise(self, images, rng=None):
+            return super().disguise(images, rng).astype(np.float64)
+
+    class NoRoundTrip(BlockXOR):
+        name = "no_round_trip"
+        def _inverse(self, blocks, positions):
+            return blocks
+
+    class WrongKeyShape(BlockXOR):
+        name = "wrong_key_shape"
+        @classmethod
+        def key_arrays(cls, spec):
+            return super().key_arrays(spec) | {"mask": ((1, 2, 3), "u")}
+
+    class Misnamed(BlockXOR):
+        name = "something_else"
+
+    not_a_class = 42
+''')
+
+
+def test_a_broken_plugin_is_refused_with_one_line_that_names_it_and_what_is_wrong(tmp_path, monkeypatch, caplog):
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    (tmp_path / "broken_plugins.py").write_text(BROKEN)
+    (tmp_path / "raises_on_import.py").write_text("raise RuntimeError('no such device')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = lambda name, value: EntryPoint(name, value, MECHANISM_GROUP)  # noqa: E731
+    found = [ep("block_xor", "disguisednets_block_xor.scheme:BlockXOR"),
+             ep("shape_changer", "broken_plugins:ShapeChanger"), ep("dtype_changer", "broken_plugins:DtypeChanger"),
+             ep("no_round_trip", "broken_plugins:NoRoundTrip"), ep("wrong_key_shape", "broken_plugins:WrongKeyShape"),
+             ep("misnamed", "broken_plugins:Misnamed"), ep("not_a_class", "broken_plugins:not_a_class"),
+             ep("crashes", "raises_on_import:Scheme"), ep("missing", "no_such_module:Scheme"),
+             ep("rmt", "disguisednets_block_xor.scheme:BlockXOR")]
+    registry = Registry("mechanism", [("rmt", object())])
+    with caplog.at_level(logging.WARNING, logger="disguisednets.plugins"):
+        added = load_plugins(registry, MECHANISM_GROUP, check_mechanism, found)
+    assert added == ["block_xor"] and registry.names() == ("rmt", "block_xor")
+    why = {"shape_changer": "changes the shape", "dtype_changer": "returns dtype float64",
+           "no_round_trip": "does not round-trip: restore(disguise(x)) is not x",
+           "wrong_key_shape": "does not round-trip through a key file", "misnamed": "'something_else'",
+           "not_a_class": "not a subclass of disguisednets.mechanisms.BlockMechanism",
+           "crashes": "does not import (RuntimeError: no such device)",
+           "missing": "does not import (ModuleNotFoundError", "rmt": "is registered already"}
+    assert set(registry.refused) == set(why)
+    for name, reason in why.items():
+        line = registry.refused[name]
+        assert "\n" not in line and line.startswith(f"plugin {name!r} (") and reason in line, line
+        if name == "rmt":
+            continue      # the core scheme of that name stays
+        with pytest.raises(ValueError) as err:
+            registry[name]
+        assert str(err.value) == line
+    assert registry["rmt"] is not None and "rmt" not in registry.names()[1:]
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == len(why) - 1 and all("\n" not in w for w in warned)   # the duplicate name: no import tried
+
+
+def test_an_attack_plugin_is_checked_before_it_is_registered(monkeypatch, tmp_path):
+    run = lambda knowledge, options: Reconstruction(knowledge.target, {})  # noqa: E731
+    module = tmp_path / "attack_plugins.py"
+    module.write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import attack_plugins
+
+    attack_plugins.GOOD = Attack("echo", "a", "the disguised images as they are", run)
+    attack_plugins.BAD_LEVEL = Attack("bad_level", "c", "?", run)
+    found = [EntryPoint(n, f"attack_plugins:{v}", ATTACK_GROUP) for n, v in
+             (("echo", "GOOD"), ("bad_level", "BAD_LEVEL"), ("renamed", "GOOD"))]
+    registry = Registry("attack")
+    assert load_plugins(registry, ATTACK_GROUP, check_attack, found) == ["echo"]
+    assert "threat level is 'c'" in registry.refused["bad_level"]
+    assert "named 'echo', its entry point 'renamed'" in registry.refused["renamed"]
