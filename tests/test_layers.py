@@ -21,7 +21,7 @@ LAYERS = [
                            "attacks.learned_inverse", "attacks.theft", "attacks.inversion",
                            "attacks.disguise_estimate", "attacks.known_pair", "attacks.instahide", "attacks.view",
                            "attacks.nibble_statistics", "attacks.peers", "attacks.permutation_estimate",
-                           "attacks.frequency_rank", "attacks.dp_denoise", "attacks.instahide_carlini"]),
+                           "attacks.frequency_rank", "attacks.dp_denoise", "attacks.instahide_carlini", "attacks.value_frequency"]),
     ("grid point", ["gridpoint"]),
     ("tasks", ["tasks", "tasks.*", "attacks.examiner"]),
     ("tracking and reporting", ["tracking", "runinfo", "reporting", "reporting.*"]),

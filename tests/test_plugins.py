@@ -170,3 +170,67 @@ def test_an_attack_plugin_is_checked_before_it_is_registered(monkeypatch, tmp_pa
     assert load_plugins(registry, ATTACK_GROUP, check_attack, found) == ["echo"]
     assert "threat level is 'c'" in registry.refused["bad_level"]
     assert "named 'echo', its entry point 'renamed'" in registry.refused["renamed"]
+
+
+def test_the_attacks_a_scheme_gets_follow_from_what_it_declares(monkeypatch):
+    """A scheme meets every attack whose required traits it declares (and the attacks built for it by name):
+    the example plugin, declared pixelwise with a block permutation, gets the value-frequency attack and the
+    direct one — not RMT's linear attacks or AES's unit attacks; declared linear too, it gets those as well."""
+    from disguisednets.attacks.registry import ATTACKS
+    from disguisednets.audit import attacks_for
+    from disguisednets.mechanisms.registry import MECHANISMS
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from disguisednets_block_xor.scheme import BlockXOR
+
+    monkeypatch.setitem(MECHANISMS._parts, "block_xor", BlockXOR)
+    assert attacks_for("block_xor", (20,)) == [("direct", 0), ("value_frequency", 0)]
+    monkeypatch.setattr(BlockXOR, "traits", BlockXOR.traits | {"linear"})
+    assert {"regression", "covariance", "higher_order", "row_leak"} <= {a for a, _ in attacks_for("block_xor", (20,))}
+    # the core schemes: each attack's requirement met exactly where it was built to apply
+    got = {m: {a for a, _ in attacks_for(m, (20,))} for m in ("rmt", "aes_ecb", "aes_cbc", "etc", "permutation")}
+    assert got["rmt"] == {"direct", "regression", "covariance", "higher_order", "row_leak"}
+    assert {"codebook", "frequency", "frequency_rank", "learned"} <= got["aes_ecb"] and "covariance" not in got["aes_ecb"]
+    assert got["aes_cbc"] == {"direct", "learned"}
+    assert {"jigsaw", "etc_statistics", "known_pair"} <= got["etc"] and "value_frequency" not in got["etc"]
+    assert {"jigsaw", "value_frequency", "known_pair"} <= got["permutation"] and "covariance" not in got["permutation"]
+    assert all(ATTACKS[a].requires <= MECHANISMS["permutation"].traits for a in got["permutation"]
+               if not ATTACKS[a].targets)
+
+
+def test_a_scheme_declaring_a_trait_no_attack_knows_is_refused(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from disguisednets_block_xor.scheme import BlockXOR
+
+    class Vague(BlockXOR):
+        name = "vague"
+        traits = frozenset({"pixelwise", "mysterious"})
+
+    with pytest.raises(ValueError, match=r"declares traits \['mysterious'\] that no attack knows"):
+        check_mechanism("vague", Vague)
+
+
+def test_the_value_frequency_attack_breaks_the_example_plugin_from_disguised_data_alone(monkeypatch):
+    """Level (a): 20,000 disguised MNIST images and 13,000 public ones; π and every position's value map found
+    from value frequencies alone (the XOR masks never read) — and 8-bit outputs required."""
+    from disguisednets.attacks.metrics import linkage_rate
+    from disguisednets.attacks.value_frequency import value_frequency_attack
+    from disguisednets.data import load_dataset
+    from disguisednets.mechanisms.base import BlockMechanism
+    from disguisednets.keys import DisguiseKey, KeyRandom
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from disguisednets_block_xor.scheme import BlockXOR
+
+    mnist = load_dataset("mnist")
+    spec = BlockXOR.make_spec(image_shape=(28, 28), block_size=7)
+    key = DisguiseKey(spec, BlockXOR.draw_key_arrays(spec, KeyRandom(0)), experiment=True)
+    scheme = BlockXOR(key)
+    test = mnist.test_images[:1000]
+    recon, source = value_frequency_attack(scheme.disguise(mnist.train_images[:20000]),
+                                           mnist.train_images[45000:58000], scheme.disguise(test), 7)
+    assert recon.shape == test.shape and recon.dtype == np.float32 and issubclass(BlockXOR, BlockMechanism)
+    assert np.mean(source == key.array("permutation")) == 1.0
+    assert linkage_rate(recon, test.astype(np.float32)) > 95 and np.mean(recon == test) > 0.85
+    with pytest.raises(ValueError, match="8-bit values"):
+        value_frequency_attack(mnist.train_images[:100] + 0.5, mnist.train_images[:100], test[:10], 7)

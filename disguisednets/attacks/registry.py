@@ -29,11 +29,13 @@ from disguisednets.attacks.learned_inverse import silhouette_images, train_inver
 from disguisednets.attacks.peers import etc_jigsaw, instahide_magnitude, key_recovered, known_pair, nibble_statistics
 from disguisednets.attacks.regression import regression_attack
 from disguisednets.attacks.row_leak import row_leak_attack
+from disguisednets.attacks.value_frequency import value_frequency_attack
 from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, as_picture, attacker_view
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.pixelization import laplace_scale
-from disguisednets.mechanisms.registry import make_mechanism
+from disguisednets.mechanisms.base import TRAITS
+from disguisednets.mechanisms.registry import MECHANISMS, get_mechanism, make_mechanism
 from disguisednets.plugins import ATTACK_GROUP, load_plugins
 from disguisednets.registry import Registry
 
@@ -57,12 +59,19 @@ class Attack:
     needs_unit: bool = False
     needs_epochs: bool = False   # every epoch's encodings of the private set (InstaHide's fresh encodings)
     places_blocks: bool = False  # puts reconstructed blocks back by π: the true one if handed it, else π̂
-    targets: tuple[str, ...] = ()  # the schemes it is built to break (empty: every scheme); what an audit runs
+    targets: tuple[str, ...] = ()  # the schemes it is built for, by name (an adaptive attack)
+    requires: frozenset[str] = frozenset()  # the traits (mechanisms.base.TRAITS) of every scheme it applies to
     colour_aware: bool = False   # reads colour images whole (a scheme that mixes channels); else channels are folded
     cross_fits: bool = True      # its clean-up may be fitted on cross-fitted pairs (False: each fit trains a network)
 
     def applies_to(self, mechanism: str) -> bool:
-        return not self.targets or mechanism in self.targets
+        """Whether the battery (an audit, a benchmark) runs it on ``mechanism``: a scheme it is built for by
+        name, or one whose declared traits include all it requires; an attack with neither (direct) runs on all."""
+        if mechanism in self.targets:
+            return True
+        if self.requires:
+            return self.requires <= _traits(mechanism)
+        return not self.targets
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
         view = knowledge.view
@@ -75,6 +84,13 @@ class Attack:
             if needed and getattr(knowledge, field) is None:
                 raise ValueError(f"The {self.name} attack needs {field}, and was not given it.")
         return self.run(knowledge, options)
+
+
+def _traits(mechanism: str) -> frozenset[str]:
+    """What a scheme declares it is ('none', the baseline, is every kind of block scheme with the identity)."""
+    if mechanism == "none":
+        return frozenset(TRAITS) - {"keyless", "mixes_images"}
+    return get_mechanism(mechanism).traits if mechanism in MECHANISMS else frozenset()
 
 
 def _blocks_to_images(blocks: np.ndarray, view: AttackerView) -> np.ndarray:
@@ -129,9 +145,9 @@ def _covariance(k: Knowledge, o) -> Reconstruction:
 
 def _higher_order(k: Knowledge, o) -> Reconstruction:
     v = k.view
-    if v.mechanism not in ("rmt", "none"):
-        raise ValueError(f"The higher_order attack undoes an invertible linear map per block position (rmt); "
-                         f"got {v.mechanism}.")
+    if "linear" not in _traits(v.mechanism):
+        raise ValueError(f"The higher_order attack undoes an invertible linear map per block position (a scheme "
+                         f"with the trait 'linear', e.g. rmt); got {v.mechanism}.")
     rng = np.random.default_rng(int(o.get("seed", 0)))
     noised = None
     if make_noise_spec(v.noise)["kind"] != "none":   # noise comes before the transform: simulated on public images
@@ -235,13 +251,27 @@ def _learned(k: Knowledge, o) -> Reconstruction:
     return Reconstruction(recon, {**extras, **info})
 
 
+def _value_frequency(k: Knowledge, o) -> Reconstruction:
+    v = k.view
+    if not {"pixelwise", "block_permutation"} <= _traits(v.mechanism):
+        raise ValueError(f"The value_frequency attack reads schemes that map each pixel one-to-one in its place "
+                         f"(traits pixelwise and block_permutation); {v.mechanism} is not declared so.")
+    limit = o.get("max_observed")
+    images, source = value_frequency_attack(k.observed[:limit] if limit else k.observed, k.public, k.target,
+                                            v.block_size, top=int(o.get("top", 8)))
+    extras = {}
+    if v.true_permutation is not None and len(v.true_permutation):
+        extras["permutation_recovered"] = 100 * float(np.mean(source == v.true_permutation))
+    return Reconstruction(images, extras)
+
+
 def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
         raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
-    if v.mechanism not in ("none", "permutation", "etc"):
-        raise ValueError(f"The jigsaw attack solves puzzles of blocks in pixel space (permutation, etc); "
-                         f"{v.mechanism} blocks are not.")
+    if "pixel_blocks" not in _traits(v.mechanism):
+        raise ValueError(f"The jigsaw attack solves puzzles of blocks in pixel space (a scheme with the trait "
+                         f"'pixel_blocks', e.g. permutation, etc); {v.mechanism} blocks are not.")
     limit = o.get("max_observed")
     observed = gather_blocks(k.observed[:limit] if limit else k.observed, v.block_size)
     target = gather_blocks(k.target, v.block_size)
@@ -274,26 +304,30 @@ def _row_leak(k: Knowledge, o) -> Reconstruction:
 ATTACKS: Registry[Attack] = Registry("attack", ((a.name, a) for a in (
     Attack("direct", "a", "the examiner on the disguised images as they are", _direct),
     Attack("codebook", "b", "AES-ECB: ciphertext unit → plaintext unit per block position, from m pairs", _codebook,
-           needs_pairs=True, needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
+           needs_pairs=True, needs_unit=True, places_blocks=True, requires=frozenset({"equal_units"})),
     Attack("regression", "b", "RMT: least squares per block position from m pairs", _regression, needs_pairs=True, places_blocks=True,
-           targets=("rmt",)),
+           requires=frozenset({"linear"})),
     Attack("frequency", "a", "AES-ECB: each position's most frequent unit is background", _frequency,
-           needs_observed=True, needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
+           needs_observed=True, needs_unit=True, places_blocks=True, requires=frozenset({"equal_units"})),
     Attack("frequency_rank", "a", "AES-ECB: each position's ciphertext units paired with public plaintext units "
            "by frequency and place in the block", _frequency_rank, needs_observed=True, needs_public=True,
-           needs_unit=True, places_blocks=True, targets=("aes_ecb",)),
+           needs_unit=True, places_blocks=True, requires=frozenset({"equal_units"})),
     Attack("covariance", "a", "orthogonal RMT: align eigenvectors of public and disguised block covariances",
-           _covariance, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
+           _covariance, needs_observed=True, needs_public=True, places_blocks=True, requires=frozenset({"linear"})),
     Attack("higher_order", "a", "RMT, any invertible R_i: whitening, then the rotation left by the covariance "
            "fixed by higher-order statistics (FastICA, components paired by their distributions, moment tensors matched)",
-           _higher_order, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
+           _higher_order, needs_observed=True, needs_public=True, places_blocks=True, requires=frozenset({"linear"})),
     Attack("jigsaw", "a", "block permutation: edge compatibility over the disguised training set", _jigsaw,
-           needs_observed=True, needs_public=True, targets=("permutation", "etc")),
+           needs_observed=True, needs_public=True, requires=frozenset({"pixel_blocks"})),
+    Attack("value_frequency", "a", "any pixelwise block scheme: π from each position's sorted value frequencies, "
+           "then per position and place disguised values paired with public values by frequency rank",
+           _value_frequency, needs_observed=True, needs_public=True,
+           requires=frozenset({"pixelwise", "block_permutation"})),
     Attack("etc_statistics", "a", "EtC: π from each position's sorted folded values min(p, 255 − p), then per position "
            "the symmetry, sign and channel order whose mean and covariance match the public images'", _etc_statistics,
            needs_observed=True, needs_public=True, targets=("etc",), colour_aware=True),
     Attack("row_leak", "a", "noiseless RMT: rows of R_i read off single-pixel block rows, then inverted",
-           _row_leak, needs_observed=True, needs_public=True, places_blocks=True, targets=("rmt",)),
+           _row_leak, needs_observed=True, needs_public=True, places_blocks=True, requires=frozenset({"linear"})),
     Attack("known_pair", "b", "permutation, EtC, learnable encryption: the key read off m pairs, then undone",
            known_pair, needs_pairs=True, targets=("permutation", "etc", "learnable")),
     Attack("nibble_statistics", "a", "learnable encryption: flips, nibble pairs and places from the disguised "

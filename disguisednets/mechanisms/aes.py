@@ -72,6 +72,7 @@ class AESECB(BlockMechanism):
 
     name = "aes_ecb"
     noise_kinds = ("none", "salt_and_pepper")
+    traits = frozenset({"block_permutation", "equal_units"})
     per_position_secrets: tuple[str, ...] = ("aes_keys",)  # 16 random bytes per block position each
 
     @classmethod
@@ -182,6 +183,7 @@ class AESCBC(AESECB):
     """AES-CBC across the u-pixel units of each block, IV per block position (negative control)."""
 
     name = "aes_cbc"
+    traits = frozenset({"block_permutation"})   # chained units: equal units are equal only after equal prefixes
     per_position_secrets = ("aes_keys", "ivs")
 
     @classmethod

@@ -22,7 +22,22 @@ from disguisednets.keys import DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms import blocks as B
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 
-__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise", "SettingsOnlyKey", "as_bytes"]
+__all__ = ["BlockMechanism", "BlockPermutation", "NoDisguise", "SettingsOnlyKey", "TRAITS", "as_bytes"]
+
+# What a scheme can declare it is (``BlockMechanism.traits``); an attack applies to every scheme that has the
+# traits it requires (``Attack.requires``), so a new scheme meets every generic attack the day it is added.
+TRAITS = {
+    "block_permutation": "blocks are moved by a secret permutation π, with one secret per original block position "
+                         "(π can be estimated from statistics the position's own secret leaves unchanged)",
+    "pixel_blocks": "each block keeps its own pixels, at most rotated, flipped or negated (edges can be matched)",
+    "linear": "each block position's transform is one linear map shared by every image (noise before it)",
+    "equal_units": "equal u-pixel units at a block position give equal output units, wherever they lie in the "
+                   "block (ECB)",
+    "pixelwise": "each output pixel is one fixed one-to-one function of one input pixel, the same for every image "
+                 "(per block position and place in the block)",
+    "keyless": "no secret beyond one-time draws: the attacker can make the release of public images itself",
+    "mixes_images": "an output mixes several private images",
+}
 
 
 def as_bytes(images: np.ndarray, owner: str) -> np.ndarray:
@@ -48,6 +63,7 @@ class BlockMechanism:
     channel_aware: ClassVar[bool] = False  # True: chunks arrive as (N, H, W, C), grayscale as C = 1
     relabels: ClassVar[bool] = True        # False: the label map is the identity (the peers publish no label map)
     adaptation_block: ClassVar[int | None] = None  # the network's block-wise adaptation layer, if the scheme has one
+    traits: ClassVar[frozenset[str]] = frozenset()  # what the scheme is (TRAITS): the generic attacks it meets
     chunk_pixels: ClassVar[int] = 1 << 20  # pixels per chunk: work arrays stay in cache (see results/bench_mechanisms.md)
 
     def __init__(self, key: DisguiseKey):
@@ -202,6 +218,8 @@ class BlockPermutation(BlockMechanism):
     """Block permutation alone (paper §III-A): the blocks move, their pixels stay as they are."""
 
     name = "permutation"
+    traits = frozenset({"block_permutation", "pixel_blocks", "pixelwise"})   # (the identity is linear too, but its
+    # secret is π alone: the linear attacks add only cost)
     noise_kinds = ("none", "salt_and_pepper", "uniform")
 
     def _transform(self, blocks: np.ndarray, positions: np.ndarray, rng=None) -> np.ndarray:

@@ -60,6 +60,7 @@ class BlockScrambling(BlockMechanism):
 
     name = "etc"
     channel_aware = True
+    traits = frozenset({"block_permutation", "pixel_blocks"})
     relabels = False
 
     @classmethod

@@ -54,6 +54,7 @@ class InstaHide(SettingsOnlyKey):
     """
 
     name = "instahide"
+    traits = frozenset({"keyless", "mixes_images"})
     mixes_labels = True   # the grid point encodes the training split with its labels (``encode``)
     normalizes = True     # its images come normalized: the network takes them as they are, as the reference's does
 

@@ -51,6 +51,7 @@ class DPPixelization(SettingsOnlyKey):
     """
 
     name = "dp_pixelization"
+    traits = frozenset({"keyless"})
 
     @classmethod
     def _settings(cls, spec, epsilon: float | None = 1.0, m: int = 16, clip: bool = False) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from disguisednets.keys import COMMON_SPEC_FIELDS, DisguiseKey, KeyFileError, KeyRandom
 from disguisednets.mechanisms.aes import AESCBC, AESECB
-from disguisednets.mechanisms.base import BlockMechanism, BlockPermutation
+from disguisednets.mechanisms.base import TRAITS, BlockMechanism, BlockPermutation
 from disguisednets.mechanisms.etc import BlockScrambling
 from disguisednets.mechanisms.instahide import InstaHide
 from disguisednets.mechanisms.learnable import LearnableEncryption
@@ -129,6 +129,9 @@ def check_mechanism(name: str, cls: Any) -> None:
         raise TypeError(f"it is {cls!r}, not a subclass of disguisednets.mechanisms.BlockMechanism")
     if getattr(cls, "name", None) != name:
         raise ValueError(f"its class is named {getattr(cls, 'name', None)!r}, its entry point {name!r}: they must agree")
+    unknown = sorted(set(getattr(cls, "traits", ())) - set(TRAITS))
+    if unknown:
+        raise ValueError(f"it declares traits {unknown} that no attack knows; choose from {sorted(TRAITS)}")
     block = int(getattr(cls, "probe_block_size", 4))
     spec = cls.make_spec(image_shape=PROBE_SHAPE, block_size=block)
     key = DisguiseKey(spec, cls.draw_key_arrays(spec, KeyRandom(0, context="plugin check")), experiment=True)

@@ -64,6 +64,7 @@ class RMT(BlockMechanism):
 
     name = "rmt"
     noise_kinds = ("none", "uniform")
+    traits = frozenset({"block_permutation", "linear"})
     chunk_pixels = 1 << 17  # float64 work arrays of ~1 MB stay in cache (results/bench_mechanisms.md)
 
     @classmethod

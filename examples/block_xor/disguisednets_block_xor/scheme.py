@@ -20,6 +20,7 @@ class BlockXOR(BlockMechanism):
     """Per-position XOR mask, then the block permutation (8-bit pixels in, 8-bit pixels out)."""
 
     name = "block_xor"
+    traits = frozenset({"block_permutation", "pixelwise"})   # what it is: the attacks it meets follow from it
 
     @classmethod
     def key_arrays(cls, spec):
