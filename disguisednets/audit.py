@@ -6,7 +6,8 @@ images (the utility cost), every registered attack built for the scheme at level
 finds the block arrangement itself from the disguised data and public images) and with m known pairs
 (``--pairs``), model theft, and a verdict in plain words per threat level. Each training and attack is a run
 of the Hydra harness (``dataset=folder``), logged to MLflow (``<out>/runs/mlflow.db`` unless told otherwise);
-an audit run again with the same folder, settings and code picks up its finished runs.
+an audit run again with the same folder, settings and code picks up its finished runs. MNIST and Fashion-MNIST
+can be named instead of a folder (``mnist``, ``fashion``: the benchmark's protocol, :mod:`disguisednets.benchmark`).
 
 The key never reaches the report, the runs or the logs: the runs read the key file where it lies and record
 its fingerprint.
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from disguisednets.attacks.registry import ATTACKS
 from disguisednets.folderdata import load_folder
 from disguisednets.gridpoint import _THEFT_MECHANISMS
@@ -32,7 +35,7 @@ from disguisednets.progress import progress
 from disguisednets.reporting.audit_report import AttackOutcome, AuditResult, attacks_figure, report_markdown, \
     samples_figure
 
-__all__ = ["AuditPlan", "attacks_for", "key_overrides", "run_audit"]
+__all__ = ["AuditPlan", "BUILT_IN", "attacks_for", "collect_audit", "key_overrides", "run_audit", "write_audit"]
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENT = "audit"
@@ -122,8 +125,46 @@ def _samples(client, run_id: str) -> dict | None:
             return {k: z[k] for k in z.files}
 
 
+BUILT_IN = ("mnist", "fashion")   # datasets named rather than given as a folder (the benchmark's)
+
+
+def _data(source: Path):
+    """The dataset and the harness overrides that select it: a built-in one by name, else a folder."""
+    if str(source) in BUILT_IN and not Path(source).exists():
+        import dataclasses
+        import hashlib
+
+        from disguisednets.data import load_dataset
+
+        ds = load_dataset(str(source))
+        h = hashlib.sha256()
+        for a in (ds.train_images, ds.train_labels, ds.test_images, ds.test_labels):
+            h.update(np.ascontiguousarray(a).tobytes())
+        classes = tuple(str(c) for c in range(ds.n_classes))
+        return dataclasses.replace(ds, digest=h.hexdigest(), classes=classes), [f"dataset={source}"]
+    return load_folder(source), ["dataset=folder", f"dataset.path={Path(source).resolve()}"]
+
+
 def run_audit(plan: AuditPlan) -> Path:
     """Run the audit; returns the path of its report."""
+    result = collect_audit(plan)
+    return write_audit(result, Path(plan.out))
+
+
+def write_audit(result: AuditResult, out: Path) -> Path:
+    """``out``/report.md, samples.png, attacks.png; returns the report's path."""
+    report = out / "report.md"
+    report.write_text(report_markdown(result))
+    for name, fig in (("samples.png", samples_figure(result)), ("attacks.png", attacks_figure(result))):
+        fig.savefig(out / name, dpi=120)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return report
+
+
+def collect_audit(plan: AuditPlan) -> AuditResult:
+    """Run the audit's trainings and attacks (MLflow runs in ``plan.out``/runs); returns what they found."""
     from mlflow.tracking import MlflowClient
 
     from disguisednets.experiment import run
@@ -131,7 +172,7 @@ def run_audit(plan: AuditPlan) -> Path:
 
     t0 = time.perf_counter()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")   # the audit's own bar is enough
-    ds = load_folder(plan.folder)                    # the folder's refusals come before anything runs
+    ds, data = _data(plan.folder)                    # the folder's refusals come before anything runs
     if plan.key_path is not None and plan.settings:
         raise ValueError("Give a key file (--key) or key settings (mechanism=… noise=…), not both.")
     if plan.key_path is None and not any(s.startswith("mechanism=") for s in plan.settings):
@@ -165,7 +206,7 @@ def run_audit(plan: AuditPlan) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     store = out / "runs"
     uri = plan.tracking_uri or default_uri(store)
-    base = ["dataset=folder", f"dataset.path={Path(plan.folder).resolve()}", f"dataset.val_size={val}",
+    base = [*data, f"dataset.val_size={val}",
             f"dataset.train_size={owner}", f"dataset.test_size={test}", f"paths.output_dir={store}",
             f"tracking.uri={uri}", f"tracking.experiment={EXPERIMENT}", "tracking.log_model=false",
             "trainer.progress_bar=false", *(QUICK if plan.quick else FULL),
@@ -224,14 +265,7 @@ def run_audit(plan: AuditPlan) -> Path:
         tracking=f"MLflow experiment `{EXPERIMENT}` in `{uri}` (browse: `mlflow ui --backend-store-uri {uri}`)",
         minutes=(time.perf_counter() - t0) / 60, command=plan.command,
         made=f"disguisednets {_commit()} · {platform.machine()}, {_cores()} cores · {date.today().isoformat()}")
-    report = out / "report.md"
-    report.write_text(report_markdown(result))
-    for name, fig in (("samples.png", samples_figure(result)), ("attacks.png", attacks_figure(result))):
-        fig.savefig(out / name, dpi=120)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    return report
+    return result
 
 
 def _batch(images: int) -> int:

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "disguisednets"
 
 # Lowest first; a module belongs to the first layer with a matching pattern.
 LAYERS = [
-    ("entry points", ["experiment", "audit", "cli", "cli.*", "reporting.__main__"]),
+    ("entry points", ["experiment", "audit", "benchmark", "cli", "cli.*", "reporting.__main__"]),
     ("data and keys", ["", "registry", "plugins", "data", "datasources", "folderdata", "imagefiles", "imagefiles.*", "keys", "models", "augment", "progress", "training"]),
     ("mechanisms", ["mechanisms", "mechanisms.*"]),
     ("attack algorithms", ["attacks", "attacks._units", "attacks.codebook", "attacks.covariance", "attacks.frequency",

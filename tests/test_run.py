@@ -21,7 +21,8 @@ def _secret_fragments(key):
     """Pieces of key material that must not appear anywhere: base64 chunks and printed numbers."""
     arrays = json.loads(key.to_json())["arrays"]
     fragments = [a["data"][i:i + 24] for a in arrays.values() for i in range(0, min(len(a["data"]), 240), 24)]
-    fragments += [repr(float(v))[:10] for v in key.array("matrices").ravel()[:20]]
+    if key.has_array("matrices"):
+        fragments += [repr(float(v))[:10] for v in key.array("matrices").ravel()[:20]]
     fragments.append(str(key.array("permutation").tolist()))
     fragments.append(str(key.array("label_map").tolist()))
     return [f for f in fragments if len(f) >= 8]

@@ -1,4 +1,5 @@
-"""The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export | audit``.
+"""The data owner's command line: ``disguisednets keygen | disguise | restore | inspect | labels | export | audit |
+benchmark``.
 
     disguisednets keygen --mechanism rmt --image-size 28 --block-size 7 -o owner.key
     disguisednets keygen --mechanism etc --image-size 32 --channels 3 --block-size 4 -o photos.key
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from disguisednets.cli.commands import cmd_audit, cmd_disguise, cmd_export, cmd_inspect, cmd_keygen, cmd_labels, cmd_restore
+from disguisednets.cli.commands import cmd_audit, cmd_benchmark, cmd_disguise, cmd_export, cmd_inspect, cmd_keygen, cmd_labels, cmd_restore
 from disguisednets.cli.commands import _image_size
 from disguisednets.data import DATASETS, DataError
 from disguisednets.imagefiles import InputError
@@ -111,6 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_audit)
+
+    p = sub.add_parser("benchmark", help="a scheme at one setting through the whole attack battery: "
+                       "<out>/verdict.json (a versioned schema), verdict.md, report.md",
+                       description="The utility cost and every attack that applies to the scheme, at level (a) and "
+                       "with 1, 5 and 20 known pairs, on MNIST, Fashion-MNIST or a folder; verdict.json holds no key "
+                       "material. Example: disguisednets benchmark mnist mechanism=rmt mechanism.kind=gaussian "
+                       "noise=uniform -o bench-rmt/ (docs/benchmark.md)")
+    p.add_argument("dataset", help="mnist, fashion, or a folder of class subfolders")
+    p.add_argument("settings", nargs="*", help="instead of --key: the scheme and its settings as harness overrides, "
+                   "e.g. mechanism=rmt mechanism.block_size=7 noise=uniform (an experiment key is drawn)")
+    p.add_argument("--key", help="a key file (its settings and the key itself are used; never written out)")
+    p.add_argument("-o", "--output", required=True, help="the verdict's folder (created)")
+    p.add_argument("--pairs", type=int, nargs="+", default=[1, 5, 20], help="the rungs with known pairs (1 5 20)")
+    p.add_argument("--quick", action="store_true", help="a first look: a smaller network, fewer epochs and test "
+                   "images, the learned attacks trained briefly; the verdict says so")
+    p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_benchmark)
     return parser
 
 

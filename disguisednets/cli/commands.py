@@ -292,3 +292,21 @@ def cmd_audit(args) -> int:
     print(report.read_text().split("\n## What was audited")[0])
     print(f"Written {report} with {report.parent / 'samples.png'} and {report.parent / 'attacks.png'}.")
     return 0
+
+
+def cmd_benchmark(args) -> int:
+    """One scheme at one setting through the attack battery (:mod:`disguisednets.benchmark`)."""
+    import shlex
+
+    from disguisednets.audit import AuditPlan
+    from disguisednets.benchmark import run_benchmark
+
+    if any(m < 1 for m in args.pairs):
+        raise ValueError(f"--pairs are numbers of known pairs, each at least 1; got {args.pairs}.")
+    command = "disguisednets " + shlex.join(args.argv)
+    plan = AuditPlan(Path(args.dataset), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
+                     tuple(sorted(set(args.pairs))), args.quick, 0.25, args.tracking_uri, not args.quiet, command)
+    verdict = run_benchmark(plan)
+    print((verdict.parent / "verdict.md").read_text())
+    print(f"Written {verdict}, {verdict.parent / 'verdict.md'} and {verdict.parent / 'report.md'}.")
+    return 0

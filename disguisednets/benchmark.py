@@ -1,0 +1,180 @@
+"""``disguisednets benchmark``: one scheme at one setting through the whole battery, with a verdict a paper can
+cite (docs/benchmark.md).
+
+A scheme and its settings (or a key file) and a dataset (``mnist``, ``fashion`` or a folder) in; out, in
+``<out>/``: ``verdict.json`` (the versioned schema :data:`VERDICT_SCHEMA`), ``verdict.md`` and the audit's
+``report.md`` with its figures. The protocol is the audit's (:mod:`disguisednets.audit`): a quarter of the
+training images stand in for the attacker's public images, the rest are the owner's; two trainings give the
+utility cost; every attack that applies to the scheme — by the traits it declares or built for it by name —
+runs at each rung of the ladder (level (a): no pairs, the arrangement found by the attacker; m = 1, 5, 20 known
+pairs), and model theft where it is defined. Every number is a floor on what an attacker gets: the best of the
+attacks that were run, not of every attack there is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from disguisednets import __version__
+from disguisednets.audit import AuditPlan, collect_audit, write_audit
+from disguisednets.reporting.audit_report import AuditResult, verdicts
+
+__all__ = ["BATTERY_VERSION", "SCHEMA_VERSION", "VERDICT_SCHEMA", "run_benchmark", "validate_verdict",
+           "verdict_document", "verdict_markdown"]
+
+SCHEMA_VERSION = 1
+BATTERY_VERSION = 1     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
+PAIRS = (1, 5, 20)
+
+_NUMBER = {"type": ["number", "null"]}
+_RUNG = {"type": "object", "required": ["rung", "pairs", "best_attack", "linkage", "success", "ssim", "verdict"],
+         "properties": {"rung": {"type": "string"}, "pairs": {"type": "integer"},
+                        "best_attack": {"type": ["string", "null"]}, "linkage": _NUMBER, "success": _NUMBER,
+                        "ssim": _NUMBER, "verdict": {"type": "string"}}}
+_ATTACK = {"type": "object", "required": ["attack", "threat", "pairs", "linkage", "success", "ssim", "refused"],
+           "properties": {"attack": {"type": "string"}, "threat": {"type": "string", "enum": ["a", "b"]},
+                          "pairs": {"type": "integer"}, "linkage": _NUMBER, "success": _NUMBER, "ssim": _NUMBER,
+                          "refused": {"type": ["string", "null"]}}}
+VERDICT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "DisguisedNets benchmark verdict",
+    "type": "object",
+    "required": ["schema", "schema_version", "battery_version", "package_version", "commit", "made", "quick",
+                 "setting", "data", "scale", "utility", "rungs", "attacks", "theft", "floor"],
+    "properties": {
+        "schema": {"type": "string", "enum": ["disguisednets-verdict"]},
+        "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
+        "battery_version": {"type": "integer"},
+        "package_version": {"type": "string"},
+        "commit": {"type": "string"},
+        "made": {"type": "string"},
+        "quick": {"type": "boolean"},
+        "setting": {"type": "object", "required": ["mechanism", "description", "key_fingerprint", "key_source"],
+                    "properties": {"mechanism": {"type": "string"}, "description": {"type": "string"},
+                                   "key_fingerprint": {"type": "string"}, "key_source": {"type": "string"}}},
+        "data": {"type": "object", "required": ["dataset", "digest", "image_shape", "sizes"],
+                 "properties": {"dataset": {"type": "string"}, "digest": {"type": ["string", "null"]},
+                                "image_shape": {"type": "array", "items": {"type": "integer"}},
+                                "sizes": {"type": "object"}}},
+        "scale": {"type": "string"},
+        "utility": {"type": "object", "required": ["baseline_accuracy", "disguised_accuracy", "cost"],
+                    "properties": {"baseline_accuracy": {"type": "number"}, "disguised_accuracy": {"type": "number"},
+                                   "cost": {"type": "number"}}},
+        "rungs": {"type": "array", "items": _RUNG},
+        "attacks": {"type": "array", "items": _ATTACK},
+        "theft": {"type": "object"},
+        "floor": {"type": "string"},
+        "minutes": {"type": "number"},
+    },
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _is(value, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[kind])
+
+
+def validate_verdict(document: Any, schema: dict | None = None, where: str = "verdict") -> list[str]:
+    """What in ``document`` does not match :data:`VERDICT_SCHEMA` (the subset of JSON Schema it uses: type,
+    enum, required, properties, items), one line per problem; empty when it matches."""
+    schema = VERDICT_SCHEMA if schema is None else schema
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if kinds and not any(_is(document, k) for k in kinds):
+        return [f"{where}: {type(document).__name__} where {' or '.join(kinds)} is expected"]
+    problems = []
+    if "enum" in schema and document not in schema["enum"]:
+        problems.append(f"{where}: {document!r} is not one of {schema['enum']}")
+    if isinstance(document, dict):
+        problems += [f"{where}: no {k!r}" for k in schema.get("required", ()) if k not in document]
+        for k, sub in schema.get("properties", {}).items():
+            if k in document:
+                problems += validate_verdict(document[k], sub, f"{where}.{k}")
+    if isinstance(document, list) and "items" in schema:
+        for i, item in enumerate(document):
+            problems += validate_verdict(item, schema["items"], f"{where}[{i}]")
+    return problems
+
+
+def _round(x) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+def verdict_document(result: AuditResult, mechanism: str) -> dict[str, Any]:
+    """The benchmark's verdict as :data:`VERDICT_SCHEMA` has it (no key material: the key's fingerprint only)."""
+    commit, _, rest = result.made.partition(" · ")
+    rungs = []
+    for (level, best, words), pairs in zip(verdicts(result), (0, *result.pairs)):
+        m = best.metrics if best is not None else {}
+        rungs.append({"rung": level, "pairs": pairs, "best_attack": best.attack if best is not None else None,
+                      "linkage": _round(m.get("linkage_rate_any", m.get("linkage_rate"))),
+                      "success": _round(m.get("success_rate")), "ssim": _round(m.get("ssim")), "verdict": words})
+    attacks = [{"attack": o.attack, "threat": o.threat, "pairs": o.pairs,
+                "linkage": _round(o.metrics.get("linkage_rate_any", o.metrics.get("linkage_rate"))) if o.metrics else None,
+                "success": _round(o.metrics.get("success_rate")) if o.metrics else None,
+                "ssim": _round(o.metrics.get("ssim")) if o.metrics else None, "refused": o.refused}
+               for o in result.attacks]
+    return {
+        "schema": "disguisednets-verdict", "schema_version": SCHEMA_VERSION, "battery_version": BATTERY_VERSION,
+        "package_version": __version__, "commit": commit.removeprefix("disguisednets "), "made": rest,
+        "quick": result.quick,
+        "setting": {"mechanism": mechanism, "description": result.setting, "key_fingerprint": result.fingerprint,
+                    "key_source": result.key_source},
+        "data": {"dataset": result.dataset, "digest": result.digest, "image_shape": list(result.shape),
+                 "sizes": dict(result.sizes)},
+        "scale": result.scale,
+        "utility": {"baseline_accuracy": round(result.baseline_acc, 2), "disguised_accuracy": round(result.disguised_acc, 2),
+                    "cost": round(result.baseline_acc - result.disguised_acc, 2)},
+        "rungs": rungs, "attacks": attacks,
+        "theft": {k: _round(v) for k, v in result.theft.items()},
+        "floor": "Every number is a floor on what an attacker gets: the best of the attacks that were run (battery "
+                 f"version {BATTERY_VERSION}), not of every attack there is.",
+        "minutes": round(result.minutes, 1),
+    }
+
+
+def verdict_markdown(document: dict[str, Any]) -> str:
+    """verdict.md: the verdict in a few lines a paper can quote, from the verdict document."""
+    s, u = document["setting"], document["utility"]
+    lines = [f"# Benchmark verdict: {s['mechanism']} ({s['description']}) on {document['data']['dataset']}", "",
+             f"DisguisedNets {document['package_version']} (commit {document['commit']}), battery version "
+             f"{document['battery_version']}, verdict schema {document['schema_version']}"
+             + (" — **quick run**: a smaller network, fewer epochs and test images" if document["quick"] else "")
+             + f"; {document['made']}.", "",
+             f"**Utility cost**: {u['cost']:.1f} points ({u['baseline_accuracy']:.1f}% in the clear, "
+             f"{u['disguised_accuracy']:.1f}% disguised; {document['scale']}).", "",
+             "| rung | best attack | linkage (%) | success (%) | SSIM |", "|---|---|---|---|---|"]
+    fmt = lambda x, d=1: "—" if x is None else f"{x:.{d}f}"  # noqa: E731
+    for r in document["rungs"]:
+        lines.append(f"| {r['rung']} | {r['best_attack'] or 'none applies'} | {fmt(r['linkage'])} | "
+                     f"{fmt(r['success'])} | {fmt(r['ssim'], 2)} |")
+    lines += ["", document["floor"], "", f"Key fingerprint {s['key_fingerprint']} ({s['key_source']}); data digest "
+              f"{document['data']['digest']}. Every attack run, and the refusals: report.md."]
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(plan: AuditPlan) -> Path:
+    """Run the battery on ``plan`` (pairs default 1, 5, 20); write verdict.json, verdict.md and the audit's
+    report into ``plan.out``; returns the path of verdict.json."""
+    result = collect_audit(plan)
+    out = Path(plan.out)
+    write_audit(result, out)
+    mechanism = next((s.split("=", 1)[1] for s in plan.settings if s.startswith("mechanism=")), None)
+    if mechanism is None:
+        from disguisednets.mechanisms import load_key
+
+        mechanism = load_key(plan.key_path).mechanism
+    document = verdict_document(result, mechanism)
+    problems = validate_verdict(document)
+    if problems:   # a bug of ours, not the user's: say so rather than write a verdict others would misread
+        raise RuntimeError("The verdict does not match its schema: " + "; ".join(problems))
+    (out / "verdict.json").write_text(json.dumps(document, indent=2) + "\n")
+    (out / "verdict.md").write_text(verdict_markdown(document))
+    return out / "verdict.json"

@@ -1,0 +1,71 @@
+"""``disguisednets benchmark``: the battery on one setting, a verdict.json that matches its versioned schema and
+holds no key material, and a verdict.md a paper can quote."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from disguisednets import cli
+from disguisednets.benchmark import VERDICT_SCHEMA, validate_verdict
+from disguisednets.mechanisms import load_key
+from tests.folders import shapes, write_folder
+from tests.test_run import _secret_fragments
+
+
+@pytest.mark.slow  # trains twice and runs the battery, quick
+def test_a_quick_benchmark_writes_a_verdict_that_matches_its_schema_and_holds_no_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("DISGUISEDNETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    folder = write_folder(tmp_path / "shapes", *shapes(n_per_class=60, size=16, colour=False, classes=3), ["square", "ring", "bar"])
+    key_file = tmp_path / "owner.key"
+    assert cli.main(["keygen", "--mechanism", "permutation", "--image-size", "16", "--block-size", "4",
+                     "--classes", "3", "-o", str(key_file)]) == 0
+    out = tmp_path / "bench"
+    assert cli.main(["benchmark", str(folder), "--key", str(key_file), "-o", str(out), "--quick", "-q"]) == 0
+    text = (out / "verdict.json").read_text()
+    verdict = json.loads(text)
+    assert validate_verdict(verdict) == []
+    assert verdict["quick"] is True and verdict["setting"]["mechanism"] == "permutation"
+    assert [r["pairs"] for r in verdict["rungs"]] == [0, 1, 5, 20]
+    ran = {a["attack"] for a in verdict["attacks"] if a["refused"] is None}
+    assert {"direct", "jigsaw", "value_frequency", "known_pair"} <= ran          # by traits and by name
+    assert verdict["rungs"][0]["best_attack"] in ran and verdict["rungs"][0]["linkage"] is not None
+    key = load_key(key_file)
+    assert verdict["setting"]["key_fingerprint"] == key.fingerprint
+    shared = text + (out / "verdict.md").read_text() + (out / "report.md").read_text()
+    for fragment in _secret_fragments(key):
+        assert fragment not in shared
+    md = (out / "verdict.md").read_text()
+    assert "**Utility cost**" in md and "a floor on what an attacker gets" in md and "quick run" in md
+
+
+def _minimal():
+    rung = {"rung": "level (a): no known pairs", "pairs": 0, "best_attack": "direct", "linkage": 1.5, "success": 20.0,
+            "ssim": 0.1, "verdict": "…"}
+    return {"schema": "disguisednets-verdict", "schema_version": 1, "battery_version": 1, "package_version": "0.1.0",
+            "commit": "abc", "made": "x", "quick": False,
+            "setting": {"mechanism": "rmt", "description": "b=7", "key_fingerprint": "0" * 16, "key_source": "k"},
+            "data": {"dataset": "mnist", "digest": None, "image_shape": [28, 28], "sizes": {}}, "scale": "s",
+            "utility": {"baseline_accuracy": 99.0, "disguised_accuracy": 97.0, "cost": 2.0},
+            "rungs": [rung], "attacks": [{"attack": "direct", "threat": "a", "pairs": 0, "linkage": None,
+                                          "success": None, "ssim": None, "refused": "why"}],
+            "theft": {}, "floor": "f"}
+
+
+def test_the_schema_check_says_what_does_not_match():
+    assert validate_verdict(_minimal()) == []
+    bad = copy.deepcopy(_minimal())
+    del bad["utility"]["cost"]
+    bad["schema_version"] = 2
+    bad["rungs"][0]["linkage"] = "high"
+    bad["attacks"][0]["threat"] = "c"
+    bad["quick"] = 1
+    assert sorted(validate_verdict(bad)) == sorted([
+        "verdict.schema_version: 2 is not one of [1]", "verdict.utility: no 'cost'",
+        "verdict.rungs[0].linkage: str where number or null is expected",
+        "verdict.attacks[0].threat: 'c' is not one of ['a', 'b']", "verdict.quick: int where boolean is expected"])
+    assert validate_verdict([]) == ["verdict: list where object is expected"]
+    assert set(VERDICT_SCHEMA["required"]) <= set(_minimal())
