@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lock data reproduce figures test test-fast clean-outputs ui results results-runs results-reports \
 	results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-resistance results-instahide-curve results-challenge runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak runs-challenge
+	results-forward-fit results-permutation results-resistance results-instahide-curve results-challenge results-leaderboard runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak runs-challenge
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +120,9 @@ results-permutation: data
 ## results-instahide-curve: results/instahide_curve.md, .png (InstaHide as its reference trains it, ~27 min on 2 cores with bf16)
 results-instahide-curve: runs-instahide-curve
 	$(REPORT) instahide-curve --made-by "make results-instahide-curve"
+## results-leaderboard: results/leaderboard.md, .png (every built-in scheme and the example plugin through `disguisednets benchmark` on MNIST; QUICK=--quick for a first look)
+results-leaderboard: data
+	QUICK=$(QUICK) PY=$(PY) bash experiments/leaderboard.sh
 ## results-resistance: results/resistance.md, frontier.png and the verdict at the top of README.md (the verdict per setting, from the runs of the sweeps above)
 results-resistance: results-runs
 	$(REPORT) resistance --made-by "make results-resistance"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,30 @@ def test_the_schema_check_says_what_does_not_match():
         "verdict.attacks[0].threat: 'c' is not one of ['a', 'b']", "verdict.quick: int where boolean is expected"])
     assert validate_verdict([]) == ["verdict: list where object is expected"]
     assert set(VERDICT_SCHEMA["required"]) <= set(_minimal())
+
+
+def test_the_leaderboard_reads_only_verdicts_that_match_the_schema_and_orders_them_by_cost_band(tmp_path):
+    from disguisednets.reporting.leaderboard import leaderboard_markdown, read_verdicts
+
+    def verdict(mechanism, cost, linkage):
+        v = _minimal()
+        v["setting"]["mechanism"], v["utility"]["cost"], v["rungs"][0]["linkage"] = mechanism, cost, linkage
+        return v
+
+    for name, v in (("a", verdict("rmt", 2.0, 99.0)), ("b", verdict("aes_cbc", 20.0, 3.0)),
+                    ("c", verdict("etc", 1.0, 40.0))):
+        (tmp_path / f"{name}.json").write_text(json.dumps(v))
+    rows = [ln.split("|")[1].strip() for ln in leaderboard_markdown(read_verdicts(tmp_path), "t").splitlines()
+            if ln.startswith("| ") and not ln.startswith("| scheme")]
+    assert rows == ["etc", "rmt", "aes_cbc"]        # under 5 points by linkage, then the costly one
+    broken = verdict("x", 1.0, 1.0)
+    del broken["rungs"][0]["best_attack"]
+    (tmp_path / "d.json").write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match=r"d.json does not match the verdict schema: verdict.rungs\[0\]: no 'best_attack'"):
+        read_verdicts(tmp_path)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "results" / "verdicts").glob("*.json")),
+                         ids=lambda p: p.name)
+def test_every_committed_verdict_matches_the_schema(path):
+    assert validate_verdict(json.loads(path.read_text()), where=path.name) == []

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--snapshots", default="results/runs", help="run snapshots: a grid point the store has no run of "
                    "is read from here (the peers sweep, InstaHide's curve and the challenge)")
     _store_options(p)
+    p = sub.add_parser("leaderboard", help="results/leaderboard.md and .png from the benchmark verdicts "
+                       "(results/verdicts/*.json, each checked against the verdict schema)")
+    p.add_argument("--verdicts", default="results/verdicts")
+    p.add_argument("--results-dir", default="results")
+    _store_options(p)
     p = sub.add_parser("resistance", help="the verdict per setting (results/resistance.md), results/frontier.png and "
                        "the verdict at the top of the README beside results/")
     p.add_argument("--results-dir", default="results")
@@ -117,6 +122,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{e}: {len(runs)} runs ({run_commits(runs.runs)}) -> {write_snapshot(runs, args.snapshots, args.made_by or 'python -m disguisednets.reporting snapshot')}")
             else:
                 print(f"{e}: no finished runs in the store; its snapshot (if any) is left as it is")
+        return 0
+    if args.cmd == "leaderboard":
+        from disguisednets.reporting.leaderboard import leaderboard_figure, leaderboard_markdown, read_verdicts
+
+        verdicts = read_verdicts(args.verdicts)
+        if not verdicts:
+            print(f"No verdicts in {args.verdicts}; run: bash experiments/leaderboard.sh")
+            return 1
+        command = "python -m disguisednets.reporting leaderboard"
+        commit = "+".join(sorted({v["commit"] for v in verdicts}))
+        machine = " + ".join(sorted({v["made"].split(" · ")[0] for v in verdicts}))
+        out = Path(args.results_dir) / "leaderboard.md"
+        out.write_text(with_provenance(leaderboard_markdown(verdicts, command), args.made_by or command, commit, machine))
+        fig = leaderboard_figure(verdicts)
+        fig.savefig(out.with_suffix(".png"), dpi=130)
+        record_figure(out.parent, out.with_suffix(".png"), args.made_by or command, commit, machine)
+        print(out.read_text())
+        print(f"Written {out} and {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "resistance":
         from disguisednets.reporting.peers import reference_instahide

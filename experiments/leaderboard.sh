@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The leaderboard (results/leaderboard.md, .png): every built-in scheme at its Table II or published setting, and
+# the example plugin (examples/block_xor), each through `disguisednets benchmark` on MNIST; each verdict is kept
+# in results/verdicts/<name>.json and the report is made from those files (docs/benchmark.md).
+#   QUICK=--quick bash experiments/leaderboard.sh    a first look (minutes per scheme); the rows say "quick"
+# The full battery takes up to about 20 minutes per scheme on 2 cores (the learned attacks' 5-minute budgets).
+set -euo pipefail
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-outputs/benchmarks}
+QUICK=${QUICK:-}
+mkdir -p results/verdicts
+bench() {
+  local name=$1; shift
+  "$PY" -m disguisednets.cli benchmark mnist "$@" -o "$OUT/$name" $QUICK -q
+  cp "$OUT/$name/verdict.json" "results/verdicts/$name.json"
+}
+bench permutation-b7 mechanism=permutation mechanism.block_size=7
+bench rmt-b7-orthogonal-noise100 mechanism=rmt mechanism.block_size=7 mechanism.kind=orthogonal noise=uniform noise.level=100
+bench rmt-b7-gaussian-noise100 mechanism=rmt mechanism.block_size=7 mechanism.kind=gaussian noise=uniform noise.level=100
+bench aes_ecb-b8-unit2-sp mechanism=aes_ecb mechanism.block_size=8 mechanism.unit=2 noise=salt_and_pepper noise.rate=0.02
+bench aes_ecb-b8-unit16 mechanism=aes_ecb mechanism.block_size=8 mechanism.unit=16
+bench aes_cbc-b8-unit16 mechanism=aes_cbc mechanism.block_size=8 mechanism.unit=16
+bench etc-b4 mechanism=etc mechanism.block_size=4
+bench learnable-b4 mechanism=learnable mechanism.block_size=4
+bench instahide-k4 mechanism=instahide
+bench dp_pixelization-b4 mechanism=dp_pixelization mechanism.block_size=4
+# the example plugin, installed the way a user would (into a folder of its own, real entry-point metadata)
+rm -rf "$OUT/plugin-src" && cp -r examples/block_xor "$OUT/plugin-src"
+"$PY" -m pip install -q --no-deps --no-build-isolation --no-index --target "$OUT/plugin-site" "$OUT/plugin-src"
+PYTHONPATH="$OUT/plugin-site" bench block_xor-b7 mechanism=block_xor mechanism.block_size=7
+"$PY" -m disguisednets.reporting leaderboard --made-by "make results-leaderboard"
