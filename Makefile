@@ -101,7 +101,7 @@ results-row-leak: runs-row-leak
 ## results-challenge: results/challenge.md (the strongest attack of each kind: higher-order statistics on RMT, EtC's
 ## statistics, the learned inverses; MNIST and Fashion-MNIST, fold 0)
 results-challenge: runs-challenge
-	$(REPORT) attacks --experiment challenge --out results/challenge.md --made-by "make results-challenge"
+	$(REPORT) attacks --experiment challenge --out results/challenge.md --snapshots results/runs --made-by "make results-challenge"
 ## bench: results/bench_mechanisms.md, bench_cpu_training.md, bench_training.md, bench_attacks.md
 bench: data
 	$(PY) experiments/bench_mechanisms.py

@@ -169,6 +169,17 @@ def test_the_store_wins_per_grid_point_and_the_snapshot_fills_the_rest(tmp_path)
     runs, source = load_runs_or_snapshot(Client([]), "peers", tmp_path)
     assert source == "snapshot" and len(runs) == 2
     assert load_runs_or_snapshot(Client([]), "peers", tmp_path / "none")[1] == "none"
+    # the attacks table of a results file reads the same way: the store's runs, the snapshot's for the rest
+    from disguisednets.reporting.tables import attack_table
+
+    for r in [*old, new]:   # what the table prints of each run besides its rates
+        r.data.metrics.update({k: 1.0 for k in ("success_rate_paper", "mse", "ssim", "examiner_acc_original",
+                                                "examiner_calib_worst", "paper_examiner_acc_original",
+                                                "paper_examiner_calib_worst")})
+    write_snapshot(Runs("peers", old), tmp_path, "test")
+    rows = [ln for ln in attack_table(Client([new]), "peers", str(tmp_path)).splitlines()[2:] if ln.startswith("|")]
+    assert len(rows) == 2 and any("| covariance |" in r and "99.0" in r for r in rows) and any("| direct |" in r for r in rows)
+    assert len([ln for ln in attack_table(Client([new]), "peers").splitlines()[2:] if ln.startswith("|")]) == 1
 
 
 def test_uniform_noise_of_level_0_is_the_same_setting_as_no_noise():

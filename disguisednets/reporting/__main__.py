@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--experiment", required=True, help="MLflow experiment name")
     p.add_argument("--out", default=None, help="write the table here, as a results file with its provenance "
                    "(e.g. results/attacks_cpu.md), instead of <output-dir>/<experiment>-attacks.md")
+    p.add_argument("--snapshots", default=None, help="run snapshots (results/runs): a grid point the store has no "
+                   "run of is read from here")
     _store_options(p)
     p = sub.add_parser("theft", help="model confidentiality: theft success per dataset and disguise")
     p.add_argument("--experiment", default="model_confidentiality", help="MLflow experiment name")
@@ -224,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
-        text = (f"# {args.experiment}: attack success\n\n{attack_table(MlflowClient(uri), args.experiment)}\n\n"
+        text = (f"# {args.experiment}: attack success\n\n"
+                f"{attack_table(MlflowClient(uri), args.experiment, args.snapshots)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "
                 "on the original test images (docs/method.md §4), under the robust examiner and the paper-protocol one (the "
                 "baseline model of the run's scale). Linkage = share of reconstructions whose own original is the "
@@ -240,8 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "attacks" and args.out:
         from disguisednets.reporting.runs import load_runs
 
-        runs = load_runs(MlflowClient(uri), args.experiment).runs
-        command = f"python -m disguisednets.reporting attacks --experiment {args.experiment} --out {args.out}"
+        if args.snapshots is not None:
+            from disguisednets.reporting.snapshot import load_runs_or_snapshot
+
+            runs = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0].runs
+        else:
+            runs = load_runs(MlflowClient(uri), args.experiment).runs
+        command = f"python -m disguisednets.reporting attacks --experiment {args.experiment} --out {args.out}" + (
+            f" --snapshots {args.snapshots}" if args.snapshots is not None else "")
         text = with_provenance(text.replace(f"# {args.experiment}: attack success\n",
                                             f"# {args.experiment}: attack success\n\nMade by `{command}` from the runs "
                                             f"of MLflow experiment `{args.experiment}` ({len(runs)} runs).\n", 1),

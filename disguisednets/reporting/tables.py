@@ -17,8 +17,13 @@ _ORDER = {"none": 0, "permutation": 1, "rmt": 2, "aes_ecb": 3, "aes_cbc": 4}
 _PAPER_COLUMN = {"none": "baseline", "rmt": "rmt", "aes_ecb": "aes_ecb"}  # the paper's best setting
 
 
-def _runs(client: MlflowClient, experiment: str) -> Runs:
-    runs = load_runs(client, experiment)
+def _runs(client: MlflowClient, experiment: str, snapshots: str | None = None) -> Runs:
+    if snapshots is not None:   # the store's runs, and the snapshot's for every grid point the store lacks
+        from disguisednets.reporting.snapshot import load_runs_or_snapshot
+
+        runs = load_runs_or_snapshot(client, experiment, snapshots)[0]
+    else:
+        runs = load_runs(client, experiment)
     if not len(runs):
         raise SystemExit(f"No finished runs in MLflow experiment {experiment!r}; run the experiment first.")
     return runs
@@ -49,9 +54,10 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
     return "\n".join(lines)
 
 
-def attack_table(client: MlflowClient, experiment: str) -> str:
-    """One row per attack grid point and fold: success rates, linkage, hit rates, reconstruction error."""
-    attacked = _runs(client, experiment).attacked()
+def attack_table(client: MlflowClient, experiment: str, snapshots: str | None = None) -> str:
+    """One row per attack grid point and fold: success rates, linkage, hit rates, reconstruction error (with
+    ``snapshots``, a grid point the store lacks is read from its snapshot there)."""
+    attacked = _runs(client, experiment, snapshots).attacked()
     lines = ["| disguise | attack | known pairs m | fold | π: given, or found (positions / pixels placed, %) | "
              "success, robust examiner (%) | success, paper-protocol examiner (%) | linkage (%) | raw map: success / "
              "linkage (%) | hit rate (all / foreground, %) | MSE | SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
