@@ -90,6 +90,26 @@ def test_higher_order_links_gaussian_rmt_on_mnist_with_and_without_noise(mnist, 
         assert linkage_rate(recon, test.astype(np.float32)) > (80 if noise else 90), (mode, noise)
 
 
+@pytest.mark.slow  # ~30 s: FastICA and the refinement on 6,000 folded channel images
+def test_higher_order_undoes_colour_rmt_channel_by_channel(mnist):
+    """A colour key applies one R_i to every channel, so the attack runs on the channels folded into the batch
+    (as the attack task folds them) and the reconstruction, unfolded, is scored in colour."""
+    from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
+    from disguisednets.tasks.attack import fold_channels, unfold_channels
+
+    x = mnist.train_images
+    colour = lambda a, n, o: np.stack([a[o:o + n], a[o + n:o + 2 * n], a[o + 2 * n:o + 3 * n]], axis=-1)  # noqa: E731
+    owner, public, test = colour(x, 2000, 0), colour(x, 3000, 9000), colour(mnist.test_images, 300, 0)
+    key = generate_key("rmt", (28, 28, 3), 7, seed=0, kind="gaussian")
+    mech, perm = make_mechanism(key), key.array("permutation")
+    blocks = higher_order_attack(gather_blocks(fold_channels(public), 7, perm),
+                                 gather_blocks(fold_channels(mech.disguise(owner)), 7),
+                                 gather_blocks(fold_channels(mech.disguise(test)), 7), restarts=2)
+    recon = unfold_channels(scatter_blocks(blocks, (28, 28), perm), 3)
+    assert recon.shape == test.shape
+    assert linkage_rate(np.clip(recon, 0, 255).reshape(300, -1), test.reshape(300, -1).astype(np.float32)) > 90
+
+
 @pytest.mark.parametrize("dataset,b", [("mnist", 4), ("fashion", 7)])
 def test_etc_statistics_put_the_pixels_back_and_fail_with_the_identity_in_place_of_pi(dataset, b):
     data = load_dataset(dataset)
