@@ -359,3 +359,15 @@ def test_rgb_png_folders_round_trip_exactly(tmp_path, capsys, mechanism, block, 
         for name in os.listdir(tmp_path / "in" / c):
             np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "back" / c / name)),
                                           np.asarray(Image.open(tmp_path / "in" / c / name)))
+
+
+def test_keygen_takes_a_schemes_own_settings_with_set(tmp_path):
+    """--set NAME=VALUE passes a setting no option names (a plugin scheme's own) to the scheme, which checks it."""
+    assert run("keygen", "--mechanism", "rmt", "--image-size", "28", "--block-size", "7", "--set", "kind=\"gaussian\"",
+               "-o", tmp_path / "a.key") == 0
+    assert load_key(tmp_path / "a.key").spec["kind"] == "gaussian"
+    assert run("keygen", "--mechanism", "rmt", "--image-size", "28", "--block-size", "7", "--set", "rounds=4",
+               "-o", tmp_path / "b.key") == 2            # the scheme refuses a setting it does not take
+    assert run("keygen", "--mechanism", "rmt", "--image-size", "28", "--block-size", "7", "--set", "4",
+               "-o", tmp_path / "c.key") == 2
+    assert not (tmp_path / "b.key").exists() and not (tmp_path / "c.key").exists()

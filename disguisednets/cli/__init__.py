@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", choices=NOISE_KINDS, default="none")
     p.add_argument("--noise-level", type=float, default=100.0, help="uniform noise level, pixel scale (100)")
     p.add_argument("--noise-rate", type=float, default=0.02, help="salt-and-pepper rate p (0.02)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a setting of the scheme the options above do not name (a plugin's own), e.g. --set "
+                   "rounds=4; VALUE is read as JSON where it parses (numbers, true, null), else as text")
     p.add_argument("-o", "--output", required=True, help="the key file to write")
     p.set_defaults(fn=cmd_keygen)
 

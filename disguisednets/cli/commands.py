@@ -4,6 +4,7 @@ each takes the parsed arguments and returns the exit status; :mod:`disguisednets
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import stat
 import sys
@@ -99,6 +100,16 @@ def cmd_keygen(args) -> int:
             settings[name] = value
     if args.epsilon is not None:  # dp_pixelization: 'inf' is ε = ∞ (pixelization alone), None in the key
         settings["epsilon"] = None if args.epsilon == float("inf") else args.epsilon
+    for item in args.set:         # a scheme's own settings (a plugin's): NAME=VALUE, VALUE as JSON where it parses
+        name, eq, value = item.partition("=")
+        if not eq or not name.isidentifier():
+            raise InputError(f"--set takes NAME=VALUE (e.g. --set rounds=4); got {item!r}.")
+        if name in settings:
+            raise InputError(f"--set {name}=… repeats a setting given already; give it once.")
+        try:
+            settings[name] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[name] = value
     noise = {"kind": args.noise}
     if args.noise == "uniform":
         noise["level"] = args.noise_level

@@ -95,6 +95,14 @@ class BlockMechanism:
                              f"got {noise['kind']!r}.")
         spec = {"mechanism": cls.name, "image_shape": list(image_shape), "block_size": int(block_size),
                 "n_classes": int(n_classes), "noise": noise}
+        import inspect
+
+        takes = [p for p in inspect.signature(cls._settings).parameters.values()
+                 if p.kind == p.KEYWORD_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "spec")]
+        unknown = sorted(set(settings) - {p.name for p in takes})
+        if unknown and not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls._settings).parameters.values()):
+            raise ValueError(f"{cls.__name__} takes no setting {', '.join(map(repr, unknown))}; its settings are "
+                             f"{', '.join(p.name for p in takes) or 'none'}.")
         spec.update(cls._settings(spec, **settings))
         return spec
 
