@@ -77,8 +77,9 @@ runs-row-leak: data
 	$(RUN) tracking.experiment=row_leak mechanism=rmt attack=row_leak noise=none,uniform \
 	  mechanism.kind=orthogonal,gaussian dataset=mnist,fashion dataset.train_size=45000
 
+CHALLENGE ?= all
 runs-challenge: data
-	PY=$(PY) bash experiments/challenge.sh   # PART=extended: the rest (hours)
+	PART=$(CHALLENGE) PY=$(PY) bash experiments/challenge.sh   # CHALLENGE=core: the settings that resisted before only
 
 ## results-table2: results/table2.md, gallery.png, gallery_colour.png (CPU scale; `make reproduce` picks the scale)
 results-table2: runs-table2
