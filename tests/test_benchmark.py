@@ -93,7 +93,7 @@ def test_the_leaderboard_reads_only_verdicts_that_match_the_schema_and_orders_th
         read_verdicts(tmp_path)
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "results" / "verdicts").glob("*.json")),
-                         ids=lambda p: p.name)
-def test_every_committed_verdict_matches_the_schema(path):
-    assert validate_verdict(json.loads(path.read_text()), where=path.name) == []
+def test_every_committed_verdict_matches_the_schema():
+    """results/verdicts/*.json (the leaderboard's): each one, as committed, matches the schema."""
+    for path in sorted((Path(__file__).resolve().parents[1] / "results" / "verdicts").glob("*.json")):
+        assert validate_verdict(json.loads(path.read_text()), where=path.name) == []
