@@ -261,7 +261,7 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
                     "AES (their disguise is estimated from pairs), on grayscale images."),
         quick=plan.quick,
         scale=(f"AlexNet at width {cfg.model.width}, {cfg.trainer.max_epochs} epochs (the robust examiner "
-               f"{cfg.examiner.max_epochs} epochs on the folder's training images)"),
+               f"{cfg.examiner.max_epochs} epochs on the training images)"),
         tracking=f"MLflow experiment `{EXPERIMENT}` in `{uri}` (browse: `mlflow ui --backend-store-uri {uri}`)",
         minutes=(time.perf_counter() - t0) / 60, command=plan.command,
         made=f"disguisednets {_commit()} · {platform.machine()}, {_cores()} cores · {date.today().isoformat()}")
