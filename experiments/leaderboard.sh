@@ -8,6 +8,7 @@ set -euo pipefail
 PY=${PY:-.venv/bin/python}
 OUT=${OUT:-outputs/benchmarks}
 QUICK=${QUICK:-}
+export DISGUISEDNETS_EXAMINERS=${DISGUISEDNETS_EXAMINERS:-$OUT/examiners}   # one robust examiner for every benchmark
 mkdir -p results/verdicts
 bench() {
   local name=$1; shift
@@ -28,4 +29,4 @@ bench dp_pixelization-b4 mechanism=dp_pixelization mechanism.block_size=4
 rm -rf "$OUT/plugin-src" && cp -r examples/block_xor "$OUT/plugin-src"
 "$PY" -m pip install -q --no-deps --no-build-isolation --no-index --target "$OUT/plugin-site" "$OUT/plugin-src"
 PYTHONPATH="$OUT/plugin-site" bench block_xor-b7 mechanism=block_xor mechanism.block_size=7
-"$PY" -m disguisednets.reporting leaderboard --made-by "make results-leaderboard"
+"$PY" -m disguisednets.reporting leaderboard --made-by "make results-leaderboard${QUICK:+ QUICK=$QUICK}"
