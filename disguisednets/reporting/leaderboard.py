@@ -70,14 +70,15 @@ def leaderboard_figure(verdicts: list[dict]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for v in verdicts:
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    markers = "osD^vP*Xh<>p"
+    for i, v in enumerate(_order(verdicts)):
         x, y = v["utility"]["cost"], _level_a(v)
         if y == float("inf"):
             continue
-        ax.scatter(x, y, s=30)
-        ax.annotate(f"{v['setting']['mechanism']} ({v['data']['dataset']})", (x, y), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+        ax.scatter(x, y, s=40, marker=markers[i % len(markers)],
+                   label=f"{v['setting']['description']} ({v['data']['dataset']}{', quick' if v['quick'] else ''})")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_xlabel("utility cost (points of test accuracy)")
     ax.set_ylabel("best level-(a) linkage (%)")
     ax.set_ylim(-3, 103)
