@@ -83,6 +83,6 @@ def leaderboard_figure(verdicts: list[dict]):
     ax.set_ylabel("best level-(a) linkage (%)")
     ax.set_ylim(-3, 103)
     ax.axhline(50, color="grey", lw=0.6, ls="--")
-    ax.set_title("The standard battery: what a cloud with no pairs re-identifies, and at what cost")
+    ax.set_title("The standard battery: level-(a) linkage against utility cost", fontsize=10)
     fig.tight_layout()
     return fig
