@@ -93,7 +93,8 @@ def test_every_figure_has_its_provenance_beside_it(path):
 
 
 def test_only_result_files_in_results():
-    assert {p.suffix for p in RESULTS.iterdir() if p.name != "runs"} <= {".md", ".png"}
+    assert {p.suffix for p in RESULTS.iterdir() if p.name not in ("runs", "verdicts")} <= {".md", ".png"}
+    assert {p.suffix for p in (RESULTS / "verdicts").glob("*")} <= {".json"}   # the benchmark verdicts (leaderboard)
     assert set(_figure_rows()) <= {p.name for p in _results(".png")}, "a figure row names a file that is gone"
 
 
