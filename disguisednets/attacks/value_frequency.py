@@ -57,7 +57,7 @@ def value_frequency_attack(observed: np.ndarray, public: np.ndarray, target: np.
     mapping = np.empty_like(rank_obs)
     np.put_along_axis(mapping, rank_obs, rank_pub, axis=-1)        # disguised value → public value of equal rank
     blocks = _as_values(gather_blocks(target, block_size), "targets")
-    t_, n, bs, _ = blocks.shape
+    n, bs = blocks.shape[1:3]
     cells = np.arange(bs * bs)[None, None, :]
     flat = mapping[np.arange(t)[:, None, None], cells, blocks.reshape(t, n, -1)]
     images = scatter_blocks(flat.reshape(blocks.shape).astype(np.float32), target.shape[1:3], source)

@@ -103,17 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "<out>/report.md with a verdict per threat level, samples.png and attacks.png. The report "
                        "holds no key material. Example: disguisednets audit photos/ --key photos.key -o audit/")
     p.add_argument("folder", help="a folder of class subfolders (or of train/ and test/, each of class subfolders)")
-    p.add_argument("settings", nargs="*", help="instead of --key: key settings as harness overrides, e.g. "
-                   "mechanism=rmt mechanism.block_size=4 noise=uniform (an experiment key is drawn)")
-    p.add_argument("--key", help="your key file (its settings and the key itself are used; never written out)")
-    p.add_argument("-o", "--output", required=True, help="the report's folder (created)")
-    p.add_argument("--pairs", type=int, nargs="+", default=[1, 20], help="known pairs m of level (b) (1 20)")
-    p.add_argument("--quick", action="store_true", help="a smaller network, fewer epochs and test images: minutes, "
-                   "not tens of minutes; the report says so")
+    _battery_options(p, "the report's folder (created)", [1, 20], "a smaller network, fewer epochs and test images: "
+                     "minutes, not tens of minutes; the report says so")
     p.add_argument("--public-share", type=float, default=0.25,
                    help="share of the training images that stand in for the attacker's public images (0.25)")
-    p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("benchmark", help="a scheme at one setting through the whole attack battery: "
@@ -123,17 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
                        "material. Example: disguisednets benchmark mnist mechanism=rmt mechanism.kind=gaussian "
                        "noise=uniform -o bench-rmt/ (docs/benchmark.md)")
     p.add_argument("dataset", help="mnist, fashion, or a folder of class subfolders")
-    p.add_argument("settings", nargs="*", help="instead of --key: the scheme and its settings as harness overrides, "
-                   "e.g. mechanism=rmt mechanism.block_size=7 noise=uniform (an experiment key is drawn)")
-    p.add_argument("--key", help="a key file (its settings and the key itself are used; never written out)")
-    p.add_argument("-o", "--output", required=True, help="the verdict's folder (created)")
-    p.add_argument("--pairs", type=int, nargs="+", default=[1, 5, 20], help="the rungs with known pairs (1 5 20)")
-    p.add_argument("--quick", action="store_true", help="a first look: a smaller network, fewer epochs and test "
-                   "images, the learned attacks trained briefly; the verdict says so")
-    p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _battery_options(p, "the verdict's folder (created)", [1, 5, 20], "a first look: a smaller network, fewer "
+                     "epochs and test images, the learned attacks trained briefly; the verdict says so")
     p.set_defaults(fn=cmd_benchmark)
     return parser
+
+
+def _battery_options(p: argparse.ArgumentParser, output: str, pairs: list[int], quick: str) -> None:
+    """What an audit and a benchmark both take: the disguise (settings or a key), where to write, the rungs
+    with known pairs, quick or not, the MLflow store, quiet."""
+    p.add_argument("settings", nargs="*", help="instead of --key: the scheme and its settings as harness overrides, "
+                   "e.g. mechanism=rmt mechanism.block_size=4 noise=uniform (an experiment key is drawn)")
+    p.add_argument("--key", help="your key file (its settings and the key itself are used; never written out)")
+    p.add_argument("-o", "--output", required=True, help=output)
+    p.add_argument("--pairs", type=int, nargs="+", default=pairs,
+                   help=f"known pairs m of level (b) ({' '.join(map(str, pairs))})")
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--tracking-uri", help="MLflow store (default: sqlite in <out>/runs/mlflow.db)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: list[str] | None = None) -> int:

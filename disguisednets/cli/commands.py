@@ -287,19 +287,24 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_audit(args) -> int:
-    """What a disguise setting costs and hides on the owner's folder (:mod:`disguisednets.audit`)."""
+def _audit_plan(args, source: str, public_share: float):
+    """The :class:`~disguisednets.audit.AuditPlan` of an audit or benchmark command line."""
     import shlex
 
-    from disguisednets.audit import AuditPlan, run_audit
+    from disguisednets.audit import AuditPlan
 
     if any(m < 1 for m in args.pairs):
         raise ValueError(f"--pairs are numbers of known pairs, each at least 1; got {args.pairs}.")
-    command = "disguisednets " + shlex.join(args.argv)
-    plan = AuditPlan(Path(args.folder), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
-                     tuple(sorted(set(args.pairs))), args.quick, args.public_share, args.tracking_uri,
-                     not args.quiet, command)
-    report = run_audit(plan)
+    return AuditPlan(Path(source), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
+                     tuple(sorted(set(args.pairs))), args.quick, public_share, args.tracking_uri, not args.quiet,
+                     "disguisednets " + shlex.join(args.argv))
+
+
+def cmd_audit(args) -> int:
+    """What a disguise setting costs and hides on the owner's folder (:mod:`disguisednets.audit`)."""
+    from disguisednets.audit import run_audit
+
+    report = run_audit(_audit_plan(args, args.folder, args.public_share))
     print(report.read_text().split("\n## What was audited")[0])
     print(f"Written {report} with {report.parent / 'samples.png'} and {report.parent / 'attacks.png'}.")
     return 0
@@ -307,17 +312,9 @@ def cmd_audit(args) -> int:
 
 def cmd_benchmark(args) -> int:
     """One scheme at one setting through the attack battery (:mod:`disguisednets.benchmark`)."""
-    import shlex
-
-    from disguisednets.audit import AuditPlan
     from disguisednets.benchmark import run_benchmark
 
-    if any(m < 1 for m in args.pairs):
-        raise ValueError(f"--pairs are numbers of known pairs, each at least 1; got {args.pairs}.")
-    command = "disguisednets " + shlex.join(args.argv)
-    plan = AuditPlan(Path(args.dataset), Path(args.output), Path(args.key) if args.key else None, list(args.settings),
-                     tuple(sorted(set(args.pairs))), args.quick, 0.25, args.tracking_uri, not args.quiet, command)
-    verdict = run_benchmark(plan)
+    verdict = run_benchmark(_audit_plan(args, args.dataset, 0.25))
     print((verdict.parent / "verdict.md").read_text())
     print(f"Written {verdict}, {verdict.parent / 'verdict.md'} and {verdict.parent / 'report.md'}.")
     return 0

@@ -97,10 +97,10 @@ class BlockMechanism:
                 "n_classes": int(n_classes), "noise": noise}
         import inspect
 
-        takes = [p for p in inspect.signature(cls._settings).parameters.values()
-                 if p.kind == p.KEYWORD_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "spec")]
+        params = inspect.signature(cls._settings).parameters.values()
+        takes = [p for p in params if p.kind == p.KEYWORD_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "spec")]
         unknown = sorted(set(settings) - {p.name for p in takes})
-        if unknown and not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls._settings).parameters.values()):
+        if unknown and not any(p.kind == p.VAR_KEYWORD for p in params):
             raise ValueError(f"{cls.__name__} takes no setting {', '.join(map(repr, unknown))}; its settings are "
                              f"{', '.join(p.name for p in takes) or 'none'}.")
         spec.update(cls._settings(spec, **settings))

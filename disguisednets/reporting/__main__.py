@@ -183,13 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Written the verdict at the top of {readme}.")
         return 0
     if args.cmd in ("peers", "theft"):
-        from disguisednets.reporting.runs import load_runs
         from disguisednets.reporting.snapshot import load_runs_or_snapshot
 
-        if args.cmd == "peers":
-            runs, _ = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)
-        else:
-            runs = load_runs(MlflowClient(uri), args.experiment)
+        runs, _ = load_runs_or_snapshot(MlflowClient(uri), args.experiment, getattr(args, "snapshots", None))
         sweep = {"peers": "peers", "theft": "model_confidentiality"}[args.cmd]
         if not len(runs):
             print(f"No finished runs in MLflow experiment {args.experiment!r}; run: python experiments/run.py "
@@ -241,14 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                 "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
     out = Path(args.output_dir) / f"{args.experiment}-{args.cmd}.md"
     if args.cmd == "attacks" and args.out:
-        from disguisednets.reporting.runs import load_runs
+        from disguisednets.reporting.snapshot import load_runs_or_snapshot
 
-        if args.snapshots is not None:
-            from disguisednets.reporting.snapshot import load_runs_or_snapshot
-
-            runs = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0].runs
-        else:
-            runs = load_runs(MlflowClient(uri), args.experiment).runs
+        runs = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0].runs
         command = f"python -m disguisednets.reporting attacks --experiment {args.experiment} --out {args.out}" + (
             f" --snapshots {args.snapshots}" if args.snapshots is not None else "")
         text = with_provenance(text.replace(f"# {args.experiment}: attack success\n",

@@ -7,7 +7,8 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from disguisednets.reporting.paper import PAPER_TABLE2
-from disguisednets.reporting.runs import Runs, fmt, load_runs, pi_given
+from disguisednets.reporting.runs import Runs, fmt, pi_given
+from disguisednets.reporting.snapshot import load_runs_or_snapshot
 
 __all__ = ["LABELS", "attack_table", "summary_table"]
 
@@ -18,12 +19,7 @@ _PAPER_COLUMN = {"none": "baseline", "rmt": "rmt", "aes_ecb": "aes_ecb"}  # the 
 
 
 def _runs(client: MlflowClient, experiment: str, snapshots: str | None = None) -> Runs:
-    if snapshots is not None:   # the store's runs, and the snapshot's for every grid point the store lacks
-        from disguisednets.reporting.snapshot import load_runs_or_snapshot
-
-        runs = load_runs_or_snapshot(client, experiment, snapshots)[0]
-    else:
-        runs = load_runs(client, experiment)
+    runs = load_runs_or_snapshot(client, experiment, snapshots)[0]   # snapshots None: the store's runs alone
     if not len(runs):
         raise SystemExit(f"No finished runs in MLflow experiment {experiment!r}; run the experiment first.")
     return runs
