@@ -25,7 +25,8 @@ from disguisednets.reporting.verdict_schema import SCHEMA_VERSION, VERDICT_SCHEM
 __all__ = ["BATTERY_VERSION", "SCHEMA_VERSION", "VERDICT_SCHEMA", "run_benchmark", "validate_verdict",
            "verdict_document", "verdict_markdown"]
 
-BATTERY_VERSION = 1     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
+BATTERY_VERSION = 2     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
+# (2: π estimated for any block scheme by its declared traits; attacks may bring their own stages)
 
 def _round(x) -> float | None:
     return None if x is None else round(float(x), 2)

@@ -49,8 +49,12 @@ def _python(site, *argv, cwd):
 @pytest.mark.slow  # a pip install, the command line and one tiny training, in subprocesses
 def test_an_installed_plugin_is_found_by_the_registry_the_cli_and_a_hydra_run(site, tmp_path):
     out = _python(site, "-c", "from disguisednets.mechanisms import MECHANISMS; "
-                  "print(MECHANISMS.names()[-1], MECHANISMS.refused)", cwd=tmp_path)
-    assert out.split() == ["block_xor", "{}"]
+                  "from disguisednets.attacks.registry import ATTACKS; from disguisednets.audit import attacks_for; "
+                  "print(MECHANISMS.names()[-1], ATTACKS.names()[-1], MECHANISMS.refused, ATTACKS.refused); "
+                  "print(*(f'{a}:{m}' for a, m in attacks_for('block_xor', (1, 20))))", cwd=tmp_path)
+    assert out.split("\n")[0].split() == ["block_xor", "xor_pairs", "{}", "{}"]
+    # its attacks: the generic ones its traits meet, and its own (built for it by name), at every rung
+    assert out.split("\n")[1].split() == ["direct:0", "value_frequency:0", "xor_pairs:1", "xor_pairs:20"]
     # the data owner's command line: keygen → disguise → restore, exact
     cli = ("-m", "disguisednets.cli")
     _python(site, *cli, "export", "--dataset", "mnist", "--count", "100", "-o", "digits", cwd=tmp_path)
@@ -77,6 +81,17 @@ def test_an_installed_plugin_is_found_by_the_registry_the_cli_and_a_hydra_run(si
 
     tags = dict(sqlite3.connect(db).execute("select key, value from tags where key in ('mechanism', 'kind')"))
     assert tags == {"mechanism": "block_xor", "kind": "train"}
+    # the plugin's own attack supplies the undo stage alone: π̂ is the battery's (value frequencies, the scheme
+    # being declared pixelwise), and so are the clean-up and the scores
+    _python(site, ROOT / "experiments" / "run.py", "mechanism=block_xor", "attack=xor_pairs", "attack.known_pairs=1",
+            *TINY, "dataset.train_size=5000", f"paths.output_dir={tmp_path / 'a'}", cwd=tmp_path)
+    db = sqlite3.connect(tmp_path / "a" / "mlflow.db")
+    tags = dict(db.execute("select key, value from tags where key in ('attack', 'permutation', 'cleanup')"))
+    metrics = dict(db.execute("select key, value from metrics where key in ('permutation_recovered', "
+                              "'linkage_rate_raw')"))
+    assert tags["attack"] == "xor_pairs" and tags["permutation"].startswith("estimated from position statistics")
+    assert tags["cleanup"] != "none (raw map)"
+    assert metrics["permutation_recovered"] == 100 and metrics["linkage_rate_raw"] == 100
 
 
 def test_the_plugins_config_package_goes_on_hydras_search_path():
@@ -208,6 +223,27 @@ def test_a_scheme_declaring_a_trait_no_attack_knows_is_refused(monkeypatch):
 
     with pytest.raises(ValueError, match=r"declares traits \['mysterious'\] that no attack knows"):
         check_mechanism("vague", Vague)
+
+
+def test_the_example_plugins_attack_reads_every_mask_off_one_pair(monkeypatch):
+    """Its undo stage, handed π: one known pair gives each position's mask, and every image back exactly."""
+    from disguisednets.attacks.registry import Knowledge, attacker_view
+    from disguisednets.keys import DisguiseKey, KeyRandom
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from disguisednets_block_xor.attack import XOR_PAIRS
+    from disguisednets_block_xor.scheme import BlockXOR
+
+    spec = BlockXOR.make_spec(image_shape=(28, 28), block_size=7)
+    key = DisguiseKey(spec, BlockXOR.draw_key_arrays(spec, KeyRandom(1)), experiment=True)
+    images = np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    disguised = BlockXOR(key).disguise(images)
+    view = attacker_view(key, None, True, (28, 28))
+    k = Knowledge(view, disguised[1:], known_plain=images[:1], known_disguised=disguised[:1])
+    recon = XOR_PAIRS.reconstruct(k, {}).images
+    assert recon.dtype == np.float32 and np.array_equal(recon, images[1:])
+    assert XOR_PAIRS.places_blocks and XOR_PAIRS.arrange is None and XOR_PAIRS.clean_up is None   # the undo alone
+    check_attack("xor_pairs", XOR_PAIRS)
 
 
 def test_the_value_frequency_attack_breaks_the_example_plugin_from_disguised_data_alone(monkeypatch):

@@ -10,6 +10,11 @@ unchanged therefore identify where the position came from:
   An orthogonal R_i also keeps lengths: the mean Gram Y Yᵀ and the spectrum of M.
 - **AES-ECB** (a bijection per position on u-pixel units): the share of images in which each unit
   offset holds the position's most frequent unit (a background map), and the sorted unit frequencies.
+- **Any pixelwise scheme** (a one-to-one map of each pixel's value per position and place, e.g. a plugin's):
+  the sorted value frequencies at each place of the block, which a one-to-one map leaves as they are.
+
+Which statistics a scheme gets follows from the traits it declares (``linear``, ``equal_units``,
+``pixelwise``, with ``block_permutation``): :func:`estimable` says whether there are any.
 
 Level (a): the attacker computes the same statistics on public images at each original position,
 after adding noise of the public noise setting (noise comes before the transform), and assigns
@@ -25,13 +30,23 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from disguisednets.attacks._units import as_units
+from disguisednets.attacks.value_frequency import value_counts
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
+from disguisednets.mechanisms.registry import traits_of
 
-__all__ = ["ESTIMABLE", "estimate_permutation", "match_positions", "pair_costs", "placement_scores",
+__all__ = ["ESTIMABLE", "STATISTICS_BY_TRAIT", "estimable", "estimate_permutation", "match_positions", "pair_costs", "placement_scores",
            "position_statistics"]
 
-ESTIMABLE = ("rmt", "aes_ecb")   # the block schemes with a secret per position (permutation: the jigsaw attack)
+ESTIMABLE = ("rmt", "aes_ecb")   # the core block schemes with statistics of their own (permutation: the jigsaw attack)
+STATISTICS_BY_TRAIT = ("linear", "equal_units", "pixelwise")   # what a block scheme declares → its statistics
+
+
+def estimable(mechanism: str) -> bool:
+    """Whether π can be estimated from ``mechanism``'s position statistics: a scheme that moves blocks by π
+    (trait ``block_permutation``) and declares a trait the statistics are known for."""
+    traits = traits_of(mechanism)
+    return "block_permutation" in traits and any(t in traits for t in STATISTICS_BY_TRAIT)
 QUANTILES = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 
 
@@ -98,16 +113,33 @@ def unit_statistics(blocks: np.ndarray, unit: int, top: int = 16) -> dict[str, n
     return {"background_map": background, "frequencies": freqs}
 
 
+def value_statistics(blocks: np.ndarray, top: int = 8) -> dict[str, np.ndarray]:
+    """Per position, statistics that a one-to-one map of each place's values leaves unchanged: the ``top``
+    largest value frequencies at each place of the block (8-bit values) → {group: (t, F)}."""
+    x = np.asarray(blocks)
+    if x.size and (not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255):
+        raise ValueError("π is estimated for a pixelwise scheme from the frequencies of its 8-bit values, and these "
+                         "disguised images are not integers in 0..255 (noise after the map?). Set "
+                         "attack.knows_permutation=true to hand the attack the true π (an upper bound).")
+    counts = value_counts(x.astype(np.int64))
+    return {"value_frequencies": -np.sort(-counts, axis=-1)[..., :top].reshape(len(counts), -1)}
+
+
 def position_statistics(blocks: np.ndarray, mechanism: str, *, unit: int = 1, kind: str = "orthogonal",
                         mode: str = "matrix") -> dict[str, np.ndarray]:
-    """The statistics of ``mechanism``'s blocks (t, N, b, b) that each position's secret leaves unchanged."""
-    if mechanism == "rmt":
+    """The statistics of ``mechanism``'s blocks (t, N, b, b) that each position's secret leaves unchanged,
+    chosen by what the scheme declares (RMT and AES-ECB by name: their own settings)."""
+    traits = traits_of(mechanism)
+    if mechanism == "rmt" or (mechanism != "aes_ecb" and "linear" in traits):
         return rmt_statistics(blocks, kind, mode)
-    if mechanism == "aes_ecb":
+    if mechanism == "aes_ecb" or "equal_units" in traits:
         return unit_statistics(blocks, unit)
-    raise ValueError(f"π is estimated from position statistics for {', '.join(ESTIMABLE)}; not for {mechanism!r} "
-                     "(the block permutation has the jigsaw attack; set attack.knows_permutation=true to hand "
-                     "an attack the true π).")
+    if "pixelwise" in traits:
+        return value_statistics(blocks)
+    raise ValueError(f"π is estimated from position statistics for block schemes that declare one of the traits "
+                     f"{', '.join(STATISTICS_BY_TRAIT)}; {mechanism!r} declares {sorted(traits) or 'none'}. Set "
+                     "attack.knows_permutation=true to hand the attack the true π (an upper bound), or give the "
+                     "attack an arrangement stage of its own (Attack.arrange).")
 
 
 def _scale_free(cost: np.ndarray) -> np.ndarray:

@@ -34,8 +34,7 @@ from disguisednets.attacks.view import AttackerView, Knowledge, Reconstruction, 
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.pixelization import laplace_scale
-from disguisednets.mechanisms.base import TRAITS
-from disguisednets.mechanisms.registry import MECHANISMS, get_mechanism, make_mechanism
+from disguisednets.mechanisms.registry import make_mechanism, traits_of
 from disguisednets.plugins import ATTACK_GROUP, load_plugins
 from disguisednets.registry import Registry
 
@@ -63,6 +62,10 @@ class Attack:
     requires: frozenset[str] = frozenset()  # the traits (mechanisms.base.TRAITS) of every scheme it applies to
     colour_aware: bool = False   # reads colour images whole (a scheme that mixes channels); else channels are folded
     cross_fits: bool = True      # its clean-up may be fitted on cross-fitted pairs (False: each fit trains a network)
+    # Its own stages, where it changes one (tasks/attack.py: find the arrangement → undo each position → clean up →
+    # score); None: the battery's. ``run`` is the undo stage.
+    arrange: Callable[[Knowledge, Mapping[str, Any]], np.ndarray] | None = None   # what the cloud holds → π̂
+    clean_up: Callable[[np.ndarray, Knowledge, Mapping[str, Any]], np.ndarray] | None = None  # raw → scored images
 
     def applies_to(self, mechanism: str) -> bool:
         """Whether the battery (an audit, a benchmark) runs it on ``mechanism``: a scheme it is built for by
@@ -70,8 +73,16 @@ class Attack:
         if mechanism in self.targets:
             return True
         if self.requires:
-            return self.requires <= _traits(mechanism)
+            return self.requires <= traits_of(mechanism)
         return not self.targets
+
+    def with_stages(self, name: str, summary: str, **changes) -> "Attack":
+        """This attack under another name with the stages (and needs) in ``changes`` replaced — how a plugin
+        supplies only the stage it changes, e.g. ``ATTACKS["regression"].with_stages("my_regression", "…",
+        arrange=my_arrangement)``."""
+        from dataclasses import replace
+
+        return replace(self, name=name, summary=summary, **changes)
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:
         view = knowledge.view
@@ -84,13 +95,6 @@ class Attack:
             if needed and getattr(knowledge, field) is None:
                 raise ValueError(f"The {self.name} attack needs {field}, and was not given it.")
         return self.run(knowledge, options)
-
-
-def _traits(mechanism: str) -> frozenset[str]:
-    """What a scheme declares it is ('none', the baseline, is every kind of block scheme with the identity)."""
-    if mechanism == "none":
-        return frozenset(TRAITS) - {"keyless", "mixes_images"}
-    return get_mechanism(mechanism).traits if mechanism in MECHANISMS else frozenset()
 
 
 def _blocks_to_images(blocks: np.ndarray, view: AttackerView) -> np.ndarray:
@@ -145,7 +149,7 @@ def _covariance(k: Knowledge, o) -> Reconstruction:
 
 def _higher_order(k: Knowledge, o) -> Reconstruction:
     v = k.view
-    if "linear" not in _traits(v.mechanism):
+    if "linear" not in traits_of(v.mechanism):
         raise ValueError(f"The higher_order attack undoes an invertible linear map per block position (a scheme "
                          f"with the trait 'linear', e.g. rmt); got {v.mechanism}.")
     rng = np.random.default_rng(int(o.get("seed", 0)))
@@ -253,7 +257,7 @@ def _learned(k: Knowledge, o) -> Reconstruction:
 
 def _value_frequency(k: Knowledge, o) -> Reconstruction:
     v = k.view
-    if not {"pixelwise", "block_permutation"} <= _traits(v.mechanism):
+    if not {"pixelwise", "block_permutation"} <= traits_of(v.mechanism):
         raise ValueError(f"The value_frequency attack reads schemes that map each pixel one-to-one in its place "
                          f"(traits pixelwise and block_permutation); {v.mechanism} is not declared so.")
     limit = o.get("max_observed")
@@ -269,7 +273,7 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
         raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
-    if "pixel_blocks" not in _traits(v.mechanism):
+    if "pixel_blocks" not in traits_of(v.mechanism):
         raise ValueError(f"The jigsaw attack solves puzzles of blocks in pixel space (a scheme with the trait "
                          f"'pixel_blocks', e.g. permutation, etc); {v.mechanism} blocks are not.")
     limit = o.get("max_observed")
@@ -361,6 +365,12 @@ def check_attack(name: str, attack: Any) -> None:
         raise ValueError(f"its threat level is {attack.threat!r}; 'a' (no pairs) or 'b' (known pairs) expected")
     if not callable(attack.run):
         raise TypeError(f"its run is {attack.run!r}, not a function (knowledge, options) → Reconstruction")
+    for stage in ("arrange", "clean_up"):
+        if getattr(attack, stage) is not None and not callable(getattr(attack, stage)):
+            raise TypeError(f"its {stage} stage is {getattr(attack, stage)!r}, not a function")
+    if attack.arrange is not None and not attack.places_blocks:
+        raise ValueError("it has an arrangement stage (arrange) but does not put blocks back by it "
+                         "(places_blocks=False): the battery would never call it")
 
 
 load_plugins(ATTACKS, ATTACK_GROUP, check_attack)

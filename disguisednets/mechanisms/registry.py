@@ -25,8 +25,8 @@ from disguisednets.mechanisms.rmt import RMT
 from disguisednets.plugins import MECHANISM_GROUP, load_plugins
 from disguisednets.registry import Registry
 
-__all__ = ["MECHANISMS", "check_mechanism", "get_mechanism", "make_mechanism", "validate_key_arrays", "generate_key",
-           "load_key"]
+__all__ = ["MECHANISMS", "check_mechanism", "folds_channels", "get_mechanism", "make_mechanism", "traits_of",
+           "validate_key_arrays", "generate_key", "load_key"]
 
 PROBE_SHAPE = (28, 28)   # the images a plugin mechanism is checked on (its ``probe_block_size``, default 4)
 
@@ -42,6 +42,26 @@ def get_mechanism(name: str) -> type[BlockMechanism]:
 
 def make_mechanism(key) -> BlockMechanism:
     return get_mechanism(key.mechanism)(key)
+
+
+def traits_of(mechanism: str) -> frozenset[str]:
+    """What a scheme declares it is (:data:`~disguisednets.mechanisms.base.TRAITS`); 'none', the baseline, is
+    every kind of block scheme with the identity; an unknown name declares nothing."""
+    if mechanism == "none":
+        return frozenset(TRAITS) - {"keyless", "mixes_images"}
+    return MECHANISMS[mechanism].traits if mechanism in MECHANISMS else frozenset()
+
+
+def folds_channels(mechanism: str) -> bool:
+    """Whether ``mechanism`` disguises a colour image channel by channel with one key (its channels are folded
+    into the batch, ``BlockMechanism.channel_aware`` False) and keeps images apart — so that, to an attacker,
+    each channel is one more grayscale image under the same key."""
+    if mechanism == "none":
+        return True
+    if mechanism not in MECHANISMS:
+        return False
+    cls = MECHANISMS[mechanism]
+    return not cls.channel_aware and "mixes_images" not in cls.traits
 
 
 def validate_key_arrays(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
