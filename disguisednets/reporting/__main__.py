@@ -222,8 +222,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
+        from disguisednets.reporting.snapshot import load_runs_or_snapshot
+
+        read = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0]
+        if not len(read):
+            raise SystemExit(f"No finished runs in MLflow experiment {args.experiment!r}; run the experiment first.")
         text = (f"# {args.experiment}: attack success\n\n"
-                f"{attack_table(MlflowClient(uri), args.experiment, args.snapshots)}\n\n"
+                f"{attack_table(MlflowClient(uri), args.experiment, runs=read)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "
                 "on the original test images (docs/method.md §4), under the robust examiner and the paper-protocol one (the "
                 "baseline model of the run's scale). Linkage = share of reconstructions whose own original is the "
@@ -237,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Ours is CPU scale (narrow AlexNet, few epochs); the paper's is full AlexNet in TensorFlow.\n")
     out = Path(args.output_dir) / f"{args.experiment}-{args.cmd}.md"
     if args.cmd == "attacks" and args.out:
-        from disguisednets.reporting.snapshot import load_runs_or_snapshot
-
-        runs = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0].runs
+        runs = read.runs
         command = f"python -m disguisednets.reporting attacks --experiment {args.experiment} --out {args.out}" + (
             f" --snapshots {args.snapshots}" if args.snapshots is not None else "")
         text = with_provenance(text.replace(f"# {args.experiment}: attack success\n",

@@ -50,10 +50,11 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
     return "\n".join(lines)
 
 
-def attack_table(client: MlflowClient, experiment: str, snapshots: str | None = None) -> str:
+def attack_table(client: MlflowClient, experiment: str, snapshots: str | None = None, runs: Runs | None = None) -> str:
     """One row per attack grid point and fold: success rates, linkage, hit rates, reconstruction error (with
-    ``snapshots``, a grid point the store lacks is read from its snapshot there)."""
-    attacked = _runs(client, experiment, snapshots).attacked()
+    ``snapshots``, a grid point the store lacks is read from its snapshot there; ``runs``: those runs, read
+    already)."""
+    attacked = (runs if runs is not None else _runs(client, experiment, snapshots)).attacked()
     lines = ["| disguise | attack | known pairs m | fold | π: given, or found (positions / pixels placed, %) | "
              "success, robust examiner (%) | success, paper-protocol examiner (%) | linkage (%) | raw map: success / "
              "linkage (%) | hit rate (all / foreground, %) | MSE | SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
