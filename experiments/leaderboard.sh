@@ -17,7 +17,7 @@ bench() {
   cp "$OUT/$name/verdict.json" "results/verdicts/$name.json"
 }
 # the example plugin, installed the way a user would (into a folder of its own, real entry-point metadata)
-rm -rf "$OUT/plugin-src" && cp -r examples/block_xor "$OUT/plugin-src"
+rm -rf "$OUT/plugin-src" "$OUT/plugin-site" && cp -r examples/block_xor "$OUT/plugin-src"   # afresh: pip --target keeps an old copy
 "$PY" -m pip install -q --no-deps --no-build-isolation --no-index --target "$OUT/plugin-site" "$OUT/plugin-src"
 PYTHONPATH="$OUT/plugin-site" bench block_xor-b7 mechanism=block_xor mechanism.block_size=7
 # the built-in schemes
