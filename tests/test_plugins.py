@@ -92,6 +92,10 @@ def test_an_installed_plugin_is_found_by_the_registry_the_cli_and_a_hydra_run(si
     assert tags["attack"] == "xor_pairs" and tags["permutation"].startswith("estimated from position statistics")
     assert tags["cleanup"] != "none (raw map)"
     assert metrics["permutation_recovered"] == 100 and metrics["linkage_rate_raw"] == 100
+    # and the reports read its runs like any other (one row per attack run)
+    report = _python(site, "-m", "disguisednets.reporting", "attacks", "--experiment", "disguisednets",
+                     "--output-dir", tmp_path / "a", cwd=tmp_path)
+    assert "| mnist block_xor-b7 | xor_pairs | 1 |" in report
 
 
 def test_the_plugins_config_package_goes_on_hydras_search_path():
