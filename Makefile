@@ -49,7 +49,7 @@ REPORT := $(PY) -m disguisednets.reporting
 ## results: re-make everything in results/ at the current code, CPU scale (hours on 2 cores: results/README.md gives the parts).
 ## Each file names the target below that made it (its provenance line); each target can be re-run alone.
 results: results-table2 results-figures results-theft results-peers results-attacks results-row-leak bench results-cli \
-	results-forward-fit results-permutation results-challenge results-resistance results-instahide-curve
+	results-forward-fit results-permutation results-challenge results-resistance results-instahide-curve results-leaderboard
 
 ## results-runs: only the sweeps of `make results` (the reports read their runs back from MLflow)
 results-runs: runs-table2 runs-figures runs-theft runs-peers runs-instahide-curve runs-attacks runs-row-leak runs-challenge

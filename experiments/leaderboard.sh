@@ -4,7 +4,7 @@
 # in results/verdicts/<name>.json and the report is made from those files (docs/benchmark.md).
 #   QUICK=--quick bash experiments/leaderboard.sh    a first look (minutes per scheme); the rows say "quick"
 # Run again after an interruption, it picks up every finished run (the audit's runs are kept per commit in $OUT).
-# The full battery takes up to about 20 minutes per scheme on 2 cores (the learned attacks' 5-minute budgets).
+# The full battery takes 3½–7 minutes per scheme on 2 cores, about an hour for all 11 (results/README.md).
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 OUT=${OUT:-outputs/benchmarks}
