@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from disguisednets.folderdata import load_folder
 from disguisednets.gridpoint import _THEFT_MECHANISMS
 from disguisednets.mechanisms import load_key
 from disguisednets.progress import progress
+from disguisednets.runinfo import machine
 from disguisednets.reporting.audit_report import AttackOutcome, AuditResult, attacks_figure, report_markdown, \
     samples_figure
 
@@ -264,7 +264,7 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
                f"{cfg.examiner.max_epochs} epochs on the training images)"),
         tracking=f"MLflow experiment `{EXPERIMENT}` in `{uri}` (browse: `mlflow ui --backend-store-uri {uri}`)",
         minutes=(time.perf_counter() - t0) / 60, command=plan.command,
-        made=f"disguisednets {_commit()} · {platform.machine()}, {_cores()} cores · {date.today().isoformat()}")
+        made=f"disguisednets {_commit()} · {machine()} · {date.today().isoformat()}")
     return result
 
 
@@ -272,6 +272,3 @@ def _batch(images: int) -> int:
     """256 (the trainer's) from 5,120 images up; fewer below, so that an epoch takes at least 20 steps."""
     return int(min(256, max(16, 2 ** math.floor(math.log2(max(images // 20, 1))))))
 
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
