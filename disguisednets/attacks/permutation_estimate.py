@@ -35,10 +35,10 @@ from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.registry import traits_of
 
-__all__ = ["ESTIMABLE", "STATISTICS_BY_TRAIT", "estimable", "estimate_permutation", "match_positions", "pair_costs", "placement_scores",
-           "position_statistics"]
+__all__ = ["ESTIMABLE", "STATISTICS_BY_TRAIT", "estimable", "estimate_permutation", "match_positions", "pair_costs",
+           "placement_scores", "position_statistics", "value_statistics"]
 
-ESTIMABLE = ("rmt", "aes_ecb")   # the core block schemes with statistics of their own (permutation: the jigsaw attack)
+ESTIMABLE = ("rmt", "aes_ecb")   # the schemes whose π the theft task estimates (the permutation has the jigsaw attack)
 STATISTICS_BY_TRAIT = ("linear", "equal_units", "pixelwise")   # what a block scheme declares → its statistics
 
 
@@ -47,6 +47,8 @@ def estimable(mechanism: str) -> bool:
     (trait ``block_permutation``) and declares a trait the statistics are known for."""
     traits = traits_of(mechanism)
     return "block_permutation" in traits and any(t in traits for t in STATISTICS_BY_TRAIT)
+
+
 QUANTILES = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 
 
