@@ -86,6 +86,12 @@ def test_the_leaderboard_reads_only_verdicts_that_match_the_schema_and_orders_th
     rows = [ln.split("|")[1].strip() for ln in leaderboard_markdown(read_verdicts(tmp_path), "t").splitlines()
             if ln.startswith("| ") and not ln.startswith("| scheme")]
     assert rows == ["etc", "rmt", "aes_cbc"]        # under 5 points by linkage, then the costly one
+    assert "†" not in leaderboard_markdown(read_verdicts(tmp_path), "t")
+    mixes = tmp_path / "mixes"
+    mixes.mkdir()
+    (mixes / "i.json").write_text(json.dumps(verdict("instahide", 3.0, 90.0)))
+    text = leaderboard_markdown(read_verdicts(mixes), "t")   # linkage to any image mixed in: marked, and said so
+    assert "| 90.0† |" in text and "† A scheme whose outputs mix several private images" in text
     broken = verdict("x", 1.0, 1.0)
     del broken["rungs"][0]["best_attack"]
     (tmp_path / "d.json").write_text(json.dumps(broken))

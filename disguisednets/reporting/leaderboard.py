@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from disguisednets.mechanisms.registry import traits_of
 from disguisednets.reporting.verdict_schema import validate_verdict
 
 __all__ = ["COST_BANDS", "leaderboard_figure", "leaderboard_markdown", "read_verdicts"]
@@ -49,17 +50,26 @@ def leaderboard_markdown(verdicts: list[dict], command: str) -> str:
              "docs/benchmark.md). Each row is one scheme at one setting, run through every attack that applies to it "
              "at level (a) (no pairs, the arrangement found by the attacker) and with 1, 5 and 20 known pairs. Rows "
              "are sorted by utility-cost band (under 5, 5–15, over 15 points), then by the best level-(a) linkage "
-             "(lower: harder to re-identify). Linkage and success in %; every number is a floor on what an attacker "
-             "gets (the best of the attacks run).", "",
-             "| scheme | setting | dataset | utility cost | level (a): best attack | linkage | m = 1 | m = 5 | m = 20 "
-             "| battery | run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(lower: harder to re-identify). Linkage (the reconstruction's nearest original test image is its own) "
+             "and success (the examiner names the original's class, relative to the originals) in %; every number is "
+             "a floor on what an attacker gets (the best of the attacks run).", "",
+             "| scheme | setting | dataset | utility cost | level (a): best attack | linkage | success | m = 1 | m = 5 "
+             "| m = 20 | battery | run |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    mixed = False
     for v in _order(verdicts):
         rungs = {r["pairs"]: r for r in v["rungs"]}
         a = rungs.get(0, {})
+        mark = "†" if "mixes_images" in traits_of(v["setting"]["mechanism"]) else ""
+        mixed = mixed or bool(mark)
         lines.append(f"| {v['setting']['mechanism']} | {v['setting']['description']} | {v['data']['dataset']} | "
-                     f"{v['utility']['cost']:.1f} | {a.get('best_attack') or 'none applies'} | {fmt(a.get('linkage'))} | "
-                     + " | ".join(fmt(rungs.get(m, {}).get("linkage")) for m in (1, 5, 20))
+                     f"{v['utility']['cost']:.1f} | {a.get('best_attack') or 'none applies'} | "
+                     f"{fmt(a.get('linkage'))}{mark} | {fmt(a.get('success'))} | "
+                     + " | ".join(fmt(rungs.get(m, {}).get("linkage")) + mark for m in (1, 5, 20))
                      + f" | {v['battery_version']} | {'quick' if v['quick'] else 'full'}, {v['commit']} |")
+    if mixed:
+        lines += ["", "† A scheme whose outputs mix several private images (InstaHide): a reconstruction counts as "
+                  "linked when it matches any of the images mixed into its encoding — a private image revealed, if "
+                  "not always the encoding's own — while success asks the examiner for the encoding's own class."]
     return "\n".join(lines) + "\n"
 
 
