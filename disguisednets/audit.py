@@ -31,9 +31,9 @@ from disguisednets.folderdata import load_folder
 from disguisednets.gridpoint import _THEFT_MECHANISMS
 from disguisednets.mechanisms import load_key
 from disguisednets.progress import progress
-from disguisednets.runinfo import machine
 from disguisednets.reporting.audit_report import AttackOutcome, AuditResult, attacks_figure, report_markdown, \
     samples_figure
+from disguisednets.runinfo import machine
 
 __all__ = ["AuditPlan", "BUILT_IN", "attacks_for", "collect_audit", "key_overrides", "run_audit", "write_audit"]
 
@@ -264,7 +264,7 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
                f"{cfg.examiner.max_epochs} epochs on the training images)"),
         tracking=f"MLflow experiment `{EXPERIMENT}` in `{uri}` (browse: `mlflow ui --backend-store-uri {uri}`)",
         minutes=(time.perf_counter() - t0) / 60, command=plan.command,
-        made=f"disguisednets {_commit()} · {machine()} · {date.today().isoformat()}")
+        made=f"disguisednets {_commit()} · {machine()} · {date.today().isoformat()}", mechanism=mechanism)
     return result
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from disguisednets import __version__
 from disguisednets.audit import AuditPlan, collect_audit, write_audit
-from disguisednets.reporting.audit_report import AuditResult, verdicts
+from disguisednets.reporting.audit_report import AuditResult, linkage, verdicts
 from disguisednets.reporting.verdict_schema import SCHEMA_VERSION, VERDICT_SCHEMA, validate_verdict
 
 __all__ = ["BATTERY_VERSION", "SCHEMA_VERSION", "VERDICT_SCHEMA", "run_benchmark", "validate_verdict",
@@ -28,29 +28,30 @@ __all__ = ["BATTERY_VERSION", "SCHEMA_VERSION", "VERDICT_SCHEMA", "run_benchmark
 BATTERY_VERSION = 2     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
 # (2: π estimated for any block scheme by its declared traits; attacks may bring their own stages)
 
+
 def _round(x) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-def verdict_document(result: AuditResult, mechanism: str) -> dict[str, Any]:
+def _scores(metrics: dict[str, float] | None) -> dict[str, float | None]:
+    """An attack run's linkage, success and SSIM as the verdict gives them (None: the attack did not run)."""
+    m = metrics or {}
+    return {"linkage": _round(linkage(m)), "success": _round(m.get("success_rate")), "ssim": _round(m.get("ssim"))}
+
+
+def verdict_document(result: AuditResult) -> dict[str, Any]:
     """The benchmark's verdict as :data:`VERDICT_SCHEMA` has it (no key material: the key's fingerprint only)."""
     commit, _, rest = result.made.partition(" · ")
-    rungs = []
-    for (level, best, words), pairs in zip(verdicts(result), (0, *result.pairs)):
-        m = best.metrics if best is not None else {}
-        rungs.append({"rung": level, "pairs": pairs, "best_attack": best.attack if best is not None else None,
-                      "linkage": _round(m.get("linkage_rate_any", m.get("linkage_rate"))),
-                      "success": _round(m.get("success_rate")), "ssim": _round(m.get("ssim")), "verdict": words})
-    attacks = [{"attack": o.attack, "threat": o.threat, "pairs": o.pairs,
-                "linkage": _round(o.metrics.get("linkage_rate_any", o.metrics.get("linkage_rate"))) if o.metrics else None,
-                "success": _round(o.metrics.get("success_rate")) if o.metrics else None,
-                "ssim": _round(o.metrics.get("ssim")) if o.metrics else None, "refused": o.refused}
+    rungs = [{"rung": level, "pairs": pairs, "best_attack": best.attack if best is not None else None,
+              **_scores(best.metrics if best is not None else None), "verdict": words}
+             for (level, best, words), pairs in zip(verdicts(result), (0, *result.pairs))]
+    attacks = [{"attack": o.attack, "threat": o.threat, "pairs": o.pairs, **_scores(o.metrics), "refused": o.refused}
                for o in result.attacks]
     return {
         "schema": "disguisednets-verdict", "schema_version": SCHEMA_VERSION, "battery_version": BATTERY_VERSION,
         "package_version": __version__, "commit": commit.removeprefix("disguisednets "), "made": rest,
         "quick": result.quick,
-        "setting": {"mechanism": mechanism, "description": result.setting, "key_fingerprint": result.fingerprint,
+        "setting": {"mechanism": result.mechanism, "description": result.setting, "key_fingerprint": result.fingerprint,
                     "key_source": result.key_source},
         "data": {"dataset": result.dataset, "digest": result.digest, "image_shape": list(result.shape),
                  "sizes": dict(result.sizes)},
@@ -91,12 +92,7 @@ def run_benchmark(plan: AuditPlan) -> Path:
     result = collect_audit(plan)
     out = Path(plan.out)
     write_audit(result, out)
-    mechanism = next((s.split("=", 1)[1] for s in plan.settings if s.startswith("mechanism=")), None)
-    if mechanism is None:
-        from disguisednets.mechanisms import load_key
-
-        mechanism = load_key(plan.key_path).mechanism
-    document = verdict_document(result, mechanism)
+    document = verdict_document(result)
     problems = validate_verdict(document)
     if problems:   # a bug of ours, not the user's: say so rather than write a verdict others would misread
         raise RuntimeError("The verdict does not match its schema: " + "; ".join(problems))

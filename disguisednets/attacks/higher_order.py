@@ -18,7 +18,8 @@ are whitened with their noise; the reconstruction of x + n is then shrunk to x b
 
 Where it cannot work: rows whose distribution is Gaussian are rotation-invariant after whitening, and
 no statistic fixes Q (the attack is then no better than a random rotation); components with the same
-distribution are paired arbitrarily (many of flat mode's b² components are near-Gaussian and alike); a scheme that whitens its own output or draws R per image defeats it.
+distribution are paired arbitrarily (many of flat mode's b² components are near-Gaussian and alike); a scheme
+that whitens its own output or draws R per image defeats it.
 """
 
 from __future__ import annotations

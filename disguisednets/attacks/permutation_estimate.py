@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from disguisednets.attacks._units import as_units
-from disguisednets.attacks.value_frequency import value_counts
+from disguisednets.attacks.value_frequency import as_8bit, frequency_profiles, value_counts
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 from disguisednets.mechanisms.noise import apply_noise, make_noise_spec
 from disguisednets.mechanisms.registry import traits_of
@@ -118,13 +118,10 @@ def unit_statistics(blocks: np.ndarray, unit: int, top: int = 16) -> dict[str, n
 def value_statistics(blocks: np.ndarray, top: int = 8) -> dict[str, np.ndarray]:
     """Per position, statistics that a one-to-one map of each place's values leaves unchanged: the ``top``
     largest value frequencies at each place of the block (8-bit values) → {group: (t, F)}."""
-    x = np.asarray(blocks)
-    if x.size and (not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255):
-        raise ValueError("π is estimated for a pixelwise scheme from the frequencies of its 8-bit values, and these "
-                         "disguised images are not integers in 0..255 (noise after the map?). Set "
-                         "attack.knows_permutation=true to hand the attack the true π (an upper bound).")
-    counts = value_counts(x.astype(np.int64))
-    return {"value_frequencies": -np.sort(-counts, axis=-1)[..., :top].reshape(len(counts), -1)}
+    values = as_8bit(blocks, "π is estimated for a pixelwise scheme from the frequencies of its 8-bit values, and "
+                     "these disguised images are not integers in 0..255 (noise after the map?). Set "
+                     "attack.knows_permutation=true to hand the attack the true π (an upper bound).")
+    return {"value_frequencies": frequency_profiles(value_counts(values), top)}
 
 
 def position_statistics(blocks: np.ndarray, mechanism: str, *, unit: int = 1, kind: str = "orthogonal",

@@ -9,7 +9,7 @@ mechanism's public settings); ``b`` — it also knows m original/disguised pairs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import logging
 from typing import Any, Callable, Mapping
 
@@ -80,8 +80,6 @@ class Attack:
         """This attack under another name with the stages (and needs) in ``changes`` replaced — how a plugin
         supplies only the stage it changes, e.g. ``ATTACKS["regression"].with_stages("my_regression", "…",
         arrange=my_arrangement)``."""
-        from dataclasses import replace
-
         return replace(self, name=name, summary=summary, **changes)
 
     def reconstruct(self, knowledge: Knowledge, options: Mapping[str, Any]) -> Reconstruction:

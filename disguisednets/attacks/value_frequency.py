@@ -21,14 +21,19 @@ from scipy.optimize import linear_sum_assignment
 
 from disguisednets.mechanisms.blocks import gather_blocks, scatter_blocks
 
-__all__ = ["value_frequency_attack", "value_counts"]
+__all__ = ["as_8bit", "frequency_profiles", "value_frequency_attack", "value_counts"]
+
+
+def as_8bit(blocks: np.ndarray, problem: str) -> np.ndarray:
+    """``blocks`` as int64 values; ``ValueError(problem)`` unless they are integers in 0..255."""
+    x = np.asarray(blocks)
+    if x.size and (not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255):
+        raise ValueError(problem)
+    return x.astype(np.int64)
 
 
 def _as_values(blocks: np.ndarray, what: str) -> np.ndarray:
-    x = np.asarray(blocks)
-    if x.size and (not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255):
-        raise ValueError(f"The value_frequency attack reads 8-bit values; the {what} are not integers in 0..255.")
-    return x.astype(np.int64)
+    return as_8bit(blocks, f"The value_frequency attack reads 8-bit values; the {what} are not integers in 0..255.")
 
 
 def value_counts(blocks: np.ndarray) -> np.ndarray:
@@ -40,6 +45,12 @@ def value_counts(blocks: np.ndarray) -> np.ndarray:
     return counts.reshape(t, flat.shape[2], 256) / max(n, 1)
 
 
+def frequency_profiles(counts: np.ndarray, top: int) -> np.ndarray:
+    """(t, b·b, 256) value shares → (t, b·b·top) each position's profile: the ``top`` largest shares at each place,
+    sorted — what a one-to-one map of each place's values leaves unchanged."""
+    return -np.sort(-counts, axis=-1)[..., :top].reshape(len(counts), -1)
+
+
 def value_frequency_attack(observed: np.ndarray, public: np.ndarray, target: np.ndarray, block_size: int, *,
                            top: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Disguised images the cloud holds (N, H, W), public images (P, H, W) and the targets (n, H, W) →
@@ -47,8 +58,7 @@ def value_frequency_attack(observed: np.ndarray, public: np.ndarray, target: np.
     obs = value_counts(_as_values(gather_blocks(observed, block_size), "disguised images"))
     pub = value_counts(_as_values(gather_blocks(public, block_size), "public images"))
     t = obs.shape[0]
-    profile = lambda c: -np.sort(-c, axis=-1)[..., :top].reshape(t, -1)  # noqa: E731  (sorted frequencies)
-    a, b = profile(obs), profile(pub)
+    a, b = frequency_profiles(obs, top), frequency_profiles(pub, top)
     rows, cols = linear_sum_assignment(((a[:, None] - b[None]) ** 2).sum(-1))
     source = np.empty(t, int)
     source[rows] = cols

@@ -16,7 +16,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from disguisednets.reporting.provenance import record_figure, run_commits, run_machines, with_provenance
-from disguisednets.reporting.tables import attack_table, summary_table
+from disguisednets.reporting.tables import attack_table, read_runs, summary_table
 from disguisednets.reporting.write import PAPER_OUTPUTS, write_paper_report
 from disguisednets.tracking import UI_URL, default_uri
 
@@ -222,11 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Written {out.with_suffix('.png')}.")
         return 0
     if args.cmd == "attacks":
-        from disguisednets.reporting.snapshot import load_runs_or_snapshot
-
-        read = load_runs_or_snapshot(MlflowClient(uri), args.experiment, args.snapshots)[0]
-        if not len(read):
-            raise SystemExit(f"No finished runs in MLflow experiment {args.experiment!r}; run the experiment first.")
+        read = read_runs(MlflowClient(uri), args.experiment, args.snapshots)
         text = (f"# {args.experiment}: attack success\n\n"
                 f"{attack_table(MlflowClient(uri), args.experiment, runs=read)}\n\n"
                 "Success rate = 100 × examiner accuracy on reconstructed (or disguised) test images / its accuracy "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["AttackOutcome", "AuditResult", "LINKAGE_EXPOSED", "LINKAGE_HIDDEN", "attacks_figure", "examiner_acc",
-           "examiner_reliable", "report_markdown", "samples_figure", "verdicts"]
+           "examiner_reliable", "linkage", "report_markdown", "samples_figure", "verdicts"]
 
 LINKAGE_EXPOSED = 50.0   # % of test images re-identified: the setting does not hide them
 LINKAGE_HIDDEN = 10.0    # below this (and reconstructions not telling the class) the setting hides them
@@ -60,16 +60,18 @@ class AuditResult:
     minutes: float = 0.0
     command: str = ""
     made: str = ""                   # code version, machine, date
+    mechanism: str = ""              # the scheme's registered name
+
+
+def linkage(metrics: dict[str, float]) -> float | None:
+    """An attack run's linkage (%): to any image mixed into the encoding where the scheme mixes images
+    (``linkage_rate_any``), else to the image's own original."""
+    return metrics.get("linkage_rate_any", metrics.get("linkage_rate"))
 
 
 def _best(outcomes: list[AttackOutcome]) -> AttackOutcome | None:
     ran = [o for o in outcomes if o.metrics is not None]
-    key = lambda o: (o.metrics.get("linkage_rate_any", o.metrics["linkage_rate"]), o.metrics["success_rate"])  # noqa: E731
-    return max(ran, key=key) if ran else None
-
-
-def _linkage(o: AttackOutcome) -> float:
-    return o.metrics.get("linkage_rate_any", o.metrics["linkage_rate"])
+    return max(ran, key=lambda o: (linkage(o.metrics), o.metrics["success_rate"])) if ran else None
 
 
 def examiner_acc(result: AuditResult) -> float | None:
@@ -99,7 +101,7 @@ def verdicts(result: AuditResult) -> list[tuple[str, AttackOutcome | None, str]]
             out.append((level, None, f"{who}: no attack applies to this setting on these images (see the refusals "
                                      "below), so nothing was measured; this is not a verdict that it hides them."))
             continue
-        link, success = _linkage(best), best.metrics["success_rate"]
+        link, success = linkage(best.metrics), best.metrics["success_rate"]
         if not examiner_reliable(result):      # success would mean nothing: judge by linkage alone
             success = 0.0
         what = f"{best.attack} attack" + (f" with {best.pairs} pair{'s' * (best.pairs != 1)}" if best.pairs else "")
@@ -248,7 +250,7 @@ def attacks_figure(result: AuditResult):
     ran = [o for o in result.attacks if o.metrics is not None]
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(ran), 1) + 1.2))
     y = np.arange(len(ran))
-    ax.barh(y - 0.2, [_linkage(o) for o in ran], 0.4, label="linkage", color="tab:red")
+    ax.barh(y - 0.2, [linkage(o.metrics) for o in ran], 0.4, label="linkage", color="tab:red")
     ax.barh(y + 0.2, [o.metrics["success_rate"] for o in ran], 0.4, label="success", color="tab:blue")
     ax.set_yticks(y, [f"{o.label} ({o.threat})" for o in ran], fontsize=8)
     ax.axvline(LINKAGE_EXPOSED, color="k", lw=0.8, ls="--")

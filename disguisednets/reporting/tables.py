@@ -10,7 +10,7 @@ from disguisednets.reporting.paper import PAPER_TABLE2
 from disguisednets.reporting.runs import Runs, fmt, pi_given
 from disguisednets.reporting.snapshot import load_runs_or_snapshot
 
-__all__ = ["LABELS", "attack_table", "summary_table"]
+__all__ = ["LABELS", "attack_table", "read_runs", "summary_table"]
 
 LABELS = {"none": "baseline (no disguise)", "permutation": "block permutation", "rmt": "RMT",
           "aes_ecb": "AES-ECB", "aes_cbc": "AES-CBC"}
@@ -18,7 +18,9 @@ _ORDER = {"none": 0, "permutation": 1, "rmt": 2, "aes_ecb": 3, "aes_cbc": 4}
 _PAPER_COLUMN = {"none": "baseline", "rmt": "rmt", "aes_ecb": "aes_ecb"}  # the paper's best setting
 
 
-def _runs(client: MlflowClient, experiment: str, snapshots: str | None = None) -> Runs:
+def read_runs(client: MlflowClient, experiment: str, snapshots: str | None = None) -> Runs:
+    """The experiment's finished runs (with ``snapshots``, a grid point the store lacks read from there); exits with
+    what to run when there are none."""
     runs = load_runs_or_snapshot(client, experiment, snapshots)[0]   # snapshots None: the store's runs alone
     if not len(runs):
         raise SystemExit(f"No finished runs in MLflow experiment {experiment!r}; run the experiment first.")
@@ -29,7 +31,7 @@ def summary_table(client: MlflowClient, experiment: str, by_setting: bool = Fals
     """Test accuracy per (dataset, mechanism) — or per setting with ``by_setting`` — over folds,
     beside the paper's best setting, with the mean epoch time."""
     groups: dict[tuple[str, str], list] = {}
-    for r in _runs(client, experiment).trained():
+    for r in read_runs(client, experiment).trained():
         tags = r.data.tags
         # by setting: the setting tag without its task and dataset ('train · mnist rmt-b7-…' → 'rmt-b7-…')
         group = tags["setting"].split(" · ", 1)[1].split(" ", 1)[-1] if by_setting else tags.get("mechanism")
@@ -54,7 +56,7 @@ def attack_table(client: MlflowClient, experiment: str, snapshots: str | None = 
     """One row per attack grid point and fold: success rates, linkage, hit rates, reconstruction error (with
     ``snapshots``, a grid point the store lacks is read from its snapshot there; ``runs``: those runs, read
     already)."""
-    attacked = (runs if runs is not None else _runs(client, experiment, snapshots)).attacked()
+    attacked = (runs if runs is not None else read_runs(client, experiment, snapshots)).attacked()
     lines = ["| disguise | attack | known pairs m | fold | π: given, or found (positions / pixels placed, %) | "
              "success, robust examiner (%) | success, paper-protocol examiner (%) | linkage (%) | raw map: success / "
              "linkage (%) | hit rate (all / foreground, %) | MSE | SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
