@@ -77,28 +77,58 @@ def key_overrides(path: Path) -> list[str]:
     return out + [f"key.path={Path(path).resolve()}"]
 
 
-def attacks_for(mechanism: str, pairs: tuple[int, ...]) -> list[tuple[str, int]]:
-    """(attack, known pairs) for every registered attack built for ``mechanism``: level (a) with none, level (b)
-    with each m of ``pairs``."""
+def attacks_for(mechanism: str, pairs: tuple[int, ...], traits: frozenset[str] | None = None) -> list[tuple[str, int]]:
+    """(attack, known pairs) for every registered attack that applies to ``mechanism`` — built for it by name, or
+    requiring only ``traits`` (what the scheme is at the setting, declared or measured; None: what it declares):
+    level (a) with none, level (b) with each m of ``pairs``."""
     out = []
     for name in ATTACKS.names():
         spec = ATTACKS[name]
-        if not spec.applies_to(mechanism):
+        if not spec.applies_to(mechanism, traits):
             continue
         out += [(name, m) for m in pairs] if spec.needs_pairs else [(name, 0)]
     return out
 
 
 def _compose(overrides: list[str]):
+    """The harness's config with ``overrides``; a setting Hydra cannot compose (an unknown scheme or attack, a
+    malformed override) is a ValueError in one line."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     if not CONF.is_dir():
         raise RuntimeError(f"disguisednets audit composes the harness's configs from {CONF}, which is missing: run it "
                            "from a clone of the project (pip install -e .).")
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=overrides)
+    try:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ValueError(" ".join(str(exc).split()).replace(" Available options in", ". Available options in")) from None
+
+
+def preflight(ds, base: list[str], disguise: list[str], pairs: tuple[int, ...]):
+    """Every setting checked before anything trains or is written: the scheme known, its key spec valid for the
+    images (block size, each setting), every attack's config composed; and what the scheme is, measured by the
+    probe with keys of its own (never the owner's: the key file, if any, gives its public settings alone).
+    Returns (the probe, the attacks with their known pairs); raises ValueError in one line."""
+    from disguisednets.gridpoint import build_key, check_settings
+    from disguisednets.mechanisms.registry import probe_setting
+
+    cfg = _compose([*base, *disguise])
+    check_settings(cfg)
+    shape = tuple(int(s) for s in ds.train_images.shape[1:])
+    if cfg.dataset.get("pad_to"):
+        shape = (int(cfg.dataset.pad_to), int(cfg.dataset.pad_to), *shape[2:])
+    train = ds.train_images
+    key = build_key(cfg, shape, ds.n_classes, (float(train.mean()), float(train.std())))
+    probe = probe_setting(key.spec)
+    attacks = attacks_for(cfg.mechanism.name, pairs, probe.traits)
+    for name, m in attacks:
+        _compose([*base, *disguise, f"attack={name}", f"attack.known_pairs={m}"])
+    return probe, attacks
 
 
 def _commit() -> str:
@@ -203,7 +233,6 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
         raise ValueError(f"{plan.folder}: {n_train} training images are too few to audit (the owner's sample "
                          f"{owner}, public images {sizes['public']}); add images.")
     out = Path(plan.out)
-    out.mkdir(parents=True, exist_ok=True)
     store = out / "runs"
     uri = plan.tracking_uri or default_uri(store)
     base = [*data, f"dataset.val_size={val}",
@@ -212,8 +241,9 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
             "trainer.progress_bar=false", *(QUICK if plan.quick else FULL),
             # small folders: batches small enough for the epochs to take enough steps
             f"trainer.batch_size={_batch(owner)}", f"examiner.batch_size={_batch(n_train - val)}"]
-    steps = [("train", "none", 0), ("train", mechanism, 0)] + [("attack", a, m) for a, m in attacks_for(mechanism,
-                                                                                                          plan.pairs)]
+    probe, battery = preflight(ds, base, disguise, tuple(plan.pairs))   # before anything trains or is written
+    out.mkdir(parents=True, exist_ok=True)
+    steps = [("train", "none", 0), ("train", mechanism, 0)] + [("attack", a, m) for a, m in battery]
     theft = mechanism in _THEFT_MECHANISMS and ds.train_images.ndim == 3   # theft estimates grayscale disguises
     results: dict = {}
     outcomes: list[AttackOutcome] = []
@@ -238,6 +268,8 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
                 metrics = run(cfg)
             except ValueError as e:          # the attack's own reason it does not apply here
                 outcome.refused = str(e).split("\n")[0]
+            except Exception as e:           # an attack that meets a scheme it was not written for may fail: it got nothing
+                outcome.refused = f"failed ({type(e).__name__}): {str(e).splitlines()[0] if str(e) else ''}"
             else:
                 outcome.metrics, outcome.run_id = metrics, metrics.get("run_id")
                 outcome.samples = _samples(client, outcome.run_id) if outcome.run_id else None
@@ -264,7 +296,8 @@ def collect_audit(plan: AuditPlan) -> AuditResult:
                f"{cfg.examiner.max_epochs} epochs on the training images)"),
         tracking=f"MLflow experiment `{EXPERIMENT}` in `{uri}` (browse: `mlflow ui --backend-store-uri {uri}`)",
         minutes=(time.perf_counter() - t0) / 60, command=plan.command,
-        made=f"disguisednets {_commit()} · {machine()} · {date.today().isoformat()}", mechanism=mechanism)
+        made=f"disguisednets {_commit()} · {machine()} · {date.today().isoformat()}", mechanism=mechanism,
+        probe=probe)
     return result
 
 

@@ -25,8 +25,9 @@ from disguisednets.reporting.verdict_schema import SCHEMA_VERSION, VERDICT_SCHEM
 __all__ = ["BATTERY_VERSION", "SCHEMA_VERSION", "VERDICT_SCHEMA", "run_benchmark", "validate_verdict",
            "verdict_document", "verdict_markdown"]
 
-BATTERY_VERSION = 2     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
-# (2: π estimated for any block scheme by its declared traits; attacks may bring their own stages)
+BATTERY_VERSION = 3     # raised whenever an attack joins or leaves the battery, or an attack's protocol changes
+# (2: π estimated for any block scheme by its declared traits; attacks may bring their own stages;
+#  3: attacks chosen by the traits declared or measured by the probe, their geometry from the measurement)
 
 
 def _round(x) -> float | None:
@@ -37,6 +38,9 @@ def _scores(metrics: dict[str, float] | None) -> dict[str, float | None]:
     """An attack run's linkage, success and SSIM as the verdict gives them (None: the attack did not run)."""
     m = metrics or {}
     return {"linkage": _round(linkage(m)), "success": _round(m.get("success_rate")), "ssim": _round(m.get("ssim"))}
+
+
+_PROBE_FIELDS = ("traits", "block_size", "support", "mode", "kind", "unit", "deterministic", "noise", "seconds")
 
 
 def verdict_document(result: AuditResult) -> dict[str, Any]:
@@ -53,6 +57,8 @@ def verdict_document(result: AuditResult) -> dict[str, Any]:
         "quick": result.quick,
         "setting": {"mechanism": result.mechanism, "description": result.setting, "key_fingerprint": result.fingerprint,
                     "key_source": result.key_source},
+        "scheme": {**{k: v for k, v in result.probe.as_dict().items() if k in _PROBE_FIELDS},
+                   "mismatches": result.probe.mismatches()},
         "data": {"dataset": result.dataset, "digest": result.digest, "image_shape": list(result.shape),
                  "sizes": dict(result.sizes)},
         "scale": result.scale,
@@ -81,6 +87,13 @@ def verdict_markdown(document: dict[str, Any]) -> str:
     for r in document["rungs"]:
         lines.append(f"| {r['rung']} | {r['best_attack'] or 'none applies'} | {fmt(r['linkage'])} | "
                      f"{fmt(r['success'])} | {fmt(r['ssim'], 2)} |")
+    scheme = document["scheme"]
+    declared = sorted(t for t, v in scheme["traits"].items() if v["declared"])
+    measured = sorted(t for t, v in scheme["traits"].items() if v["measured"])
+    lines += ["", f"**What the scheme is**: declared {', '.join(declared) or 'nothing'}; measured by the probe (keys of "
+              f"its own, {scheme['seconds']:.1f} s) {', '.join(measured) or 'nothing'}. The battery ran the attacks of "
+              "both."]
+    lines += [f"- Mismatch: the scheme {m}." for m in scheme["mismatches"]]
     lines += ["", document["floor"], "", f"Key fingerprint {s['key_fingerprint']} ({s['key_source']}); data digest "
               f"{document['data']['digest']}. Every attack run, and the refusals: report.md."]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trains on it. With ``resume`` (the default) a grid point that already finished with the same
     resolved config and code version is skipped, and its metrics are returned with ``skipped=True``.
     """
+    t_start = time.perf_counter()
+    point = GridPoint.build(cfg)   # every setting checked before the store is touched: a bad one leaves no run
     if is_rank_zero():
         mark_dead_runs(cfg)   # ghosts of this grid point: runs left RUNNING by a killed process
     if cfg.get("resume", True) and is_rank_zero():
@@ -41,8 +43,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             log.info("Skipping %s: run %s finished it with the same config and code version (resume=false "
                      "reruns it).", done.info.run_name, done.info.run_id)
             return {**done.data.metrics, "run_id": done.info.run_id, "skipped": True}
-    t_start = time.perf_counter()
-    point = GridPoint.build(cfg)
     if cfg.get("attack") is not None and cfg.attack.name != "none":
         return _attack(point, cfg)
     return _train(point, cfg, t_start)

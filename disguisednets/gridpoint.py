@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import DictConfig
 
+from disguisednets.attacks.registry import ATTACKS
 from disguisednets.data import pad_to
 from disguisednets.folderdata import load_configured
 from disguisednets.keys import DisguiseKey
@@ -102,6 +103,9 @@ def check_settings(cfg: DictConfig) -> None:
                          "disguise). Use noise=none, or choose a mechanism.")
     if mech.name != "none":
         get_mechanism(mech.name)  # a clear error for an unknown name
+    attack = cfg.get("attack")
+    if attack is not None and attack.get("name", "none") != "none":
+        ATTACKS[attack.name]      # likewise for an attack
     theft = cfg.get("theft")
     if theft is not None and theft.get("enabled") and mech.name not in _THEFT_MECHANISMS:
         raise ValueError(f"theft.enabled=true with mechanism={mech.name}: model theft is measured for "
@@ -176,6 +180,8 @@ class GridPoint:
 
     @classmethod
     def build(cls, cfg: DictConfig) -> "GridPoint":
+        """The grid point of ``cfg``: its settings checked (the scheme, its key spec for the images, the attack's
+        name), its data split, its key — before anything trains or is recorded."""
         check_settings(cfg)
         splits = load_splits(cfg)
         train = splits.train[0]

@@ -23,7 +23,11 @@ from disguisednets.experiment import run  # noqa: E402
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    metrics = run(cfg)
+    try:
+        metrics = run(cfg)
+    except ValueError as exc:   # a setting refused before anything trained or was recorded: one line, exit 2
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(2) from None
     return metrics["success_rate"] if "success_rate" in metrics else metrics["test_acc"]
 
 

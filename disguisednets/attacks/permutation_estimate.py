@@ -42,10 +42,11 @@ ESTIMABLE = ("rmt", "aes_ecb")   # the schemes whose π the theft task estimates
 STATISTICS_BY_TRAIT = ("linear", "equal_units", "pixelwise")   # what a block scheme declares → its statistics
 
 
-def estimable(mechanism: str) -> bool:
+def estimable(mechanism: str, traits: frozenset[str] | None = None) -> bool:
     """Whether π can be estimated from ``mechanism``'s position statistics: a scheme that moves blocks by π
-    (trait ``block_permutation``) and declares a trait the statistics are known for."""
-    traits = traits_of(mechanism)
+    (trait ``block_permutation``) with a trait the statistics are known for — ``traits`` (declared or measured),
+    else what it declares."""
+    traits = traits_of(mechanism) if traits is None else traits
     return "block_permutation" in traits and any(t in traits for t in STATISTICS_BY_TRAIT)
 
 
@@ -125,10 +126,11 @@ def value_statistics(blocks: np.ndarray, top: int = 8) -> dict[str, np.ndarray]:
 
 
 def position_statistics(blocks: np.ndarray, mechanism: str, *, unit: int = 1, kind: str = "orthogonal",
-                        mode: str = "matrix") -> dict[str, np.ndarray]:
+                        mode: str = "matrix", traits: frozenset[str] | None = None) -> dict[str, np.ndarray]:
     """The statistics of ``mechanism``'s blocks (t, N, b, b) that each position's secret leaves unchanged,
-    chosen by what the scheme declares (RMT and AES-ECB by name: their own settings)."""
-    traits = traits_of(mechanism)
+    chosen by what the scheme is — ``traits`` (declared or measured), else what it declares (RMT and AES-ECB by
+    name: their own settings)."""
+    traits = traits_of(mechanism) if traits is None else traits
     if mechanism == "rmt" or (mechanism != "aes_ecb" and "linear" in traits):
         return rmt_statistics(blocks, kind, mode)
     if mechanism == "aes_ecb" or "equal_units" in traits:
@@ -165,13 +167,14 @@ def match_positions(cost: np.ndarray) -> np.ndarray:
 
 
 def pair_costs(known_plain: np.ndarray, known_disguised: np.ndarray, mechanism: str, *, unit: int = 1,
-               mode: str = "matrix") -> np.ndarray | None:
+               mode: str = "matrix", traits: frozenset[str] | None = None) -> np.ndarray | None:
     """Level (b): (t, t) cost of each pairing from m pairs' blocks (t, m, b, b) — the plain blocks at
     original positions i, the disguised at positions j. RMT: the relative least-squares residual of
     Y_j ≈ [X_i 1] W (None when the pairs are too few to over-determine it); AES-ECB: the share of units
     that break a one-to-one codebook between position j's ciphertext and position i's plaintext."""
     t = known_plain.shape[0]
-    if mechanism == "rmt":
+    traits = traits_of(mechanism) if traits is None else traits
+    if mechanism == "rmt" or (mechanism != "aes_ecb" and "linear" in traits):
         x = _row_vectors(np.asarray(known_plain, np.float64), mode)
         y = _row_vectors(np.asarray(known_disguised, np.float64), mode)
         _, m, r, d = x.shape
@@ -185,7 +188,7 @@ def pair_costs(known_plain: np.ndarray, known_disguised: np.ndarray, mechanism: 
             fit = x[i] @ (np.linalg.pinv(x[i]) @ y)                     # (t, mr, d)
             cost[:, i] = ((y - fit) ** 2).sum((1, 2)) / np.maximum((y_c ** 2).sum((1, 2)), 1e-12)
         return cost
-    if mechanism == "aes_ecb":
+    if mechanism == "aes_ecb" or "equal_units" in traits:
         plain, cipher = unit_ids(known_plain, unit), unit_ids(known_disguised, unit)   # (t, m, M)
         p, c = plain.reshape(t, -1), cipher.reshape(t, -1)
         cost = np.empty((t, t))
@@ -201,7 +204,7 @@ def estimate_permutation(mechanism: str, block_size: int, *, observed: np.ndarra
                          public: np.ndarray | None = None, known_plain: np.ndarray | None = None,
                          known_disguised: np.ndarray | None = None, noise: dict | None = None, unit: int = 1,
                          kind: str = "orthogonal", mode: str = "matrix", rng: np.random.Generator | None = None,
-                         max_pairs: int = 2000) -> tuple[np.ndarray, str]:
+                         max_pairs: int = 2000, traits: frozenset[str] | None = None) -> tuple[np.ndarray, str]:
     """π̂ from what the attacker holds: position statistics of the disguised images it observes
     against public images (noised as the public setting says), and, with pairs, their fit. Returns
     (π̂, what it used)."""
@@ -209,7 +212,7 @@ def estimate_permutation(mechanism: str, block_size: int, *, observed: np.ndarra
     cost, used = 0.0, []
     if observed is not None and public is not None and len(observed) and len(public):
         noised = apply_noise(np.asarray(public), make_noise_spec(noise), rng)
-        kw = dict(unit=unit, kind=kind, mode=mode)
+        kw = dict(unit=unit, kind=kind, mode=mode, traits=traits)
         cost = cost + statistic_costs(position_statistics(gather_blocks(observed, block_size), mechanism, **kw),
                                       position_statistics(gather_blocks(noised, block_size), mechanism, **kw))
         used.append(f"position statistics of {len(observed)} disguised and {len(public)} public images")
@@ -217,7 +220,7 @@ def estimate_permutation(mechanism: str, block_size: int, *, observed: np.ndarra
         pick = slice(None) if len(known_plain) <= max_pairs else rng.choice(len(known_plain), max_pairs, replace=False)
         fit = pair_costs(gather_blocks(np.asarray(known_plain)[pick], block_size),
                          gather_blocks(np.asarray(known_disguised)[pick], block_size), mechanism, unit=unit,
-                         mode=mode)
+                         mode=mode, traits=traits)
         if fit is not None:
             cost = cost + _scale_free(fit)
             used.append(f"the fit of {min(len(known_plain), max_pairs)} known pairs")

@@ -67,13 +67,15 @@ class Attack:
     arrange: Callable[[Knowledge, Mapping[str, Any]], np.ndarray] | None = None   # what the cloud holds → π̂
     clean_up: Callable[[np.ndarray, Knowledge, Mapping[str, Any]], np.ndarray] | None = None  # raw → scored images
 
-    def applies_to(self, mechanism: str) -> bool:
+    def applies_to(self, mechanism: str, traits: frozenset[str] | None = None) -> bool:
         """Whether the battery (an audit, a benchmark) runs it on ``mechanism``: a scheme it is built for by
-        name, or one whose declared traits include all it requires; an attack with neither (direct) runs on all."""
+        name, or one whose traits include all it requires — ``traits``, what the scheme is at the setting
+        (declared or measured by the probe: mechanisms.registry.setting_traits), else what it declares; an attack
+        with neither (direct) runs on all."""
         if mechanism in self.targets:
             return True
         if self.requires:
-            return self.requires <= traits_of(mechanism)
+            return self.requires <= (traits_of(mechanism) if traits is None else traits)
         return not self.targets
 
     def with_stages(self, name: str, summary: str, **changes) -> "Attack":
@@ -147,9 +149,9 @@ def _covariance(k: Knowledge, o) -> Reconstruction:
 
 def _higher_order(k: Knowledge, o) -> Reconstruction:
     v = k.view
-    if "linear" not in traits_of(v.mechanism):
+    if "linear" not in v.traits:
         raise ValueError(f"The higher_order attack undoes an invertible linear map per block position (a scheme "
-                         f"with the trait 'linear', e.g. rmt); got {v.mechanism}.")
+                         f"with the trait 'linear', e.g. rmt); {v.mechanism} is neither declared nor measured so.")
     rng = np.random.default_rng(int(o.get("seed", 0)))
     noised = None
     if make_noise_spec(v.noise)["kind"] != "none":   # noise comes before the transform: simulated on public images
@@ -255,9 +257,9 @@ def _learned(k: Knowledge, o) -> Reconstruction:
 
 def _value_frequency(k: Knowledge, o) -> Reconstruction:
     v = k.view
-    if not {"pixelwise", "block_permutation"} <= traits_of(v.mechanism):
+    if not {"pixelwise", "block_permutation"} <= v.traits:
         raise ValueError(f"The value_frequency attack reads schemes that map each pixel one-to-one in its place "
-                         f"(traits pixelwise and block_permutation); {v.mechanism} is not declared so.")
+                         f"(traits pixelwise and block_permutation); {v.mechanism} is neither declared nor measured so.")
     limit = o.get("max_observed")
     images, source = value_frequency_attack(k.observed[:limit] if limit else k.observed, k.public, k.target,
                                             v.block_size, top=int(o.get("top", 8)))
@@ -271,9 +273,10 @@ def _jigsaw(k: Knowledge, o) -> Reconstruction:
     v, public = k.view, k.public
     if v.block_size < 2:
         raise ValueError("The jigsaw attack needs blocks of at least 2×2 pixels.")
-    if "pixel_blocks" not in traits_of(v.mechanism):
+    if "pixel_blocks" not in v.traits:
         raise ValueError(f"The jigsaw attack solves puzzles of blocks in pixel space (a scheme with the trait "
-                         f"'pixel_blocks', e.g. permutation, etc); {v.mechanism} blocks are not.")
+                         f"'pixel_blocks', e.g. permutation, etc); {v.mechanism} blocks are neither declared nor "
+                         "measured so.")
     limit = o.get("max_observed")
     observed = gather_blocks(k.observed[:limit] if limit else k.observed, v.block_size)
     target = gather_blocks(k.target, v.block_size)

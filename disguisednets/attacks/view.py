@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disguisednets.mechanisms.learnable import join_nibbles
+from disguisednets.mechanisms.registry import probe_setting, setting_traits
 
 __all__ = ["AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view"]
 
@@ -30,6 +31,8 @@ class AttackerView:
     key: object = None            # the secret key, for scoring only
     noise: dict | None = None     # the noise setting (public: Kerckhoffs), e.g. {'kind': 'uniform', 'level': 100}
     knows_permutation: bool = True
+    traits: frozenset = frozenset()   # what the scheme is at this setting: declared or measured (mechanisms.probe)
+    fixed_permutation: np.ndarray | None = None   # blocks go the same way under every key (measured): π̂ is known
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -38,21 +41,28 @@ class AttackerView:
 
 def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: tuple[int, int]) -> AttackerView:
     """The attacker's view of ``key`` (None: no disguise). ``unit``: the unit size for a mechanism
-    without one (default 1); a key with a unit (AES) gives its own."""
-    unit = int(unit or 1)
+    without one; a key with a unit (AES) gives its own; else the unit the probe measured (equal units), else 1.
+    The geometry an attack assumes — the linear map's mode and kind, the unit — is the key's public setting
+    where it has one, else what the probe measured (:func:`~disguisednets.mechanisms.registry.probe_setting`,
+    with keys of the probe's own); the traits are those declared or measured."""
     if key is None:  # no disguise: the largest block of at most 8 px that divides the image, identity π
         side = math.gcd(*image_shape)
         b = max(d for d in range(1, min(side, 8) + 1) if side % d == 0)
         n_blocks = (image_shape[0] // b) * (image_shape[1] // b)
-        return AttackerView(image_shape, b, unit, "matrix", np.arange(n_blocks), np.arange(n_blocks))
+        return AttackerView(image_shape, b, int(unit or 1), "matrix", np.arange(n_blocks), np.arange(n_blocks),
+                            traits=setting_traits(None))
     spec = key.spec
+    probe = probe_setting(spec)
     t = (image_shape[0] // key.block_size) * (image_shape[1] // key.block_size)
     true = key.array("permutation") if key.has_array("permutation") else np.arange(t)  # blocks that stay put
     perm = true if knows_permutation else np.arange(len(true))
     matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
-    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit)), spec.get("mode", "matrix"),
-                        perm, true, spec.get("kind", "orthogonal"), matrices, spec["mechanism"], key,
-                        dict(spec.get("noise") or {"kind": "none"}), knows_permutation)
+    fixed = (np.asarray(probe.fixed_arrangement, np.int64) if probe.fixed_arrangement is not None
+             and len(probe.fixed_arrangement) == t else None)
+    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit or probe.unit or 1)),
+                        spec.get("mode", probe.mode or "matrix"), perm, true,
+                        spec.get("kind", probe.kind or "orthogonal"), matrices, spec["mechanism"], key,
+                        dict(spec.get("noise") or {"kind": "none"}), knows_permutation, probe.traits, fixed)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ mechanism's schema (``validate_key_arrays``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,12 +22,15 @@ from disguisednets.mechanisms.etc import BlockScrambling
 from disguisednets.mechanisms.instahide import InstaHide
 from disguisednets.mechanisms.learnable import LearnableEncryption
 from disguisednets.mechanisms.pixelization import DPPixelization
+from disguisednets.mechanisms.probe import Probe, probe_scheme
 from disguisednets.mechanisms.rmt import RMT
 from disguisednets.plugins import MECHANISM_GROUP, load_plugins
 from disguisednets.registry import Registry
 
-__all__ = ["MECHANISMS", "check_mechanism", "folds_channels", "get_mechanism", "make_mechanism", "traits_of",
-           "validate_key_arrays", "generate_key", "load_key"]
+__all__ = ["MECHANISMS", "check_mechanism", "folds_channels", "get_mechanism", "make_mechanism", "probe_setting",
+           "setting_traits", "traits_of", "validate_key_arrays", "generate_key", "load_key"]
+
+_log = logging.getLogger("disguisednets.plugins")
 
 PROBE_SHAPE = (28, 28)   # the images a plugin mechanism is checked on (its ``probe_block_size``, default 4)
 
@@ -50,6 +54,25 @@ def traits_of(mechanism: str) -> frozenset[str]:
     if mechanism == "none":
         return frozenset(TRAITS) - {"keyless", "mixes_images"}
     return MECHANISMS[mechanism].traits if mechanism in MECHANISMS else frozenset()
+
+
+_PROBES: dict[str, Probe] = {}
+
+
+def probe_setting(spec: Mapping[str, Any]) -> Probe:
+    """What the scheme of the key spec ``spec`` is at that setting, measured with keys of the probe's own
+    (:func:`~disguisednets.mechanisms.probe.probe_scheme`; public settings only, never a key's arrays); once per
+    setting and process."""
+    text = json.dumps(dict(spec), sort_keys=True, default=str)
+    if text not in _PROBES:
+        _PROBES[text] = probe_scheme(get_mechanism(spec["mechanism"]), spec)
+    return _PROBES[text]
+
+
+def setting_traits(spec: Mapping[str, Any] | None) -> frozenset[str]:
+    """The traits the battery follows at the setting ``spec``: declared or measured (a declaration only adds);
+    ``None`` (no disguise) is 'none'."""
+    return traits_of("none") if spec is None else probe_setting(spec).traits
 
 
 def folds_channels(mechanism: str) -> bool:
@@ -175,11 +198,15 @@ def check_mechanism(name: str, cls: Any) -> None:
     try:
         restored = np.asarray(scheme.restore(out))
     except NotImplementedError:
-        return   # a keyless or one-way scheme: nothing to restore
-    if restored.shape != images.shape or not np.allclose(restored, images, atol=0.5):
+        restored = None   # a keyless or one-way scheme: nothing to restore
+    if restored is not None and (restored.shape != images.shape or not np.allclose(restored, images, atol=0.5)):
         worst = (float(np.abs(restored.astype(np.float64) - images).max()) if restored.shape == images.shape
                  else f"shape {restored.shape}")
         raise ValueError(f"its key does not round-trip: restore(disguise(x)) is not x (largest error {worst})")
+    probe = probe_scheme(cls, spec)
+    if probe.mismatches():   # not a refusal: the battery runs the attacks of both, so a verdict only gets stronger
+        _log.warning("plugin %r: %s (the battery follows declared and measured traits alike)", name,
+                     "; ".join(probe.mismatches()))
 
 
 load_plugins(MECHANISMS, MECHANISM_GROUP, check_mechanism)

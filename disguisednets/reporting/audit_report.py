@@ -8,6 +8,7 @@ The report names the key only by its fingerprint; it holds no key material and i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class AuditResult:
     command: str = ""
     made: str = ""                   # code version, machine, date
     mechanism: str = ""              # the scheme's registered name
+    probe: Any = None                # what the scheme is, measured (mechanisms.probe.Probe)
 
 
 def linkage(metrics: dict[str, float]) -> float | None:
@@ -141,6 +143,27 @@ def _theft_lines(result: AuditResult) -> list[str]:
     return lines + ["", "(Theft success: the stolen use's accuracy on the test images relative to the owner's, in %.)"]
 
 
+def _probe_lines(probe) -> list[str]:
+    """What the scheme is, measured: the traits the battery followed, declared and measured, and every mismatch."""
+    if probe is None:
+        return []
+    lines = ["## What the scheme is (measured)", "",
+             f"The battery measured the scheme with keys of its own (never yours) in {probe.seconds:.1f} s, and ran the "
+             "attacks of every trait it declares or was measured to have — a declaration only adds attacks.", "",
+             "| trait | declared | measured | evidence |", "|---|---|---|---|"]
+    yes = lambda b: "yes" if b else "—"  # noqa: E731
+    lines += [f"| {t} | {yes(t in probe.declared)} | {yes(t in probe.measured)} | {e} |" for t, e in probe.evidence.items()]
+    geometry = [f"block size {probe.block_size}" if probe.block_size else "no block structure",
+                f"an output pixel depends on {probe.support} input pixel(s) of its block" if probe.support else None,
+                f"linear map: {probe.mode}, {probe.kind}" if probe.mode else None,
+                f"equal units of {probe.unit} pixel(s)" if probe.unit else None, f"randomness: {probe.noise}"]
+    lines += ["", "Measured geometry: " + "; ".join(g for g in geometry if g) + "."]
+    mismatches = probe.mismatches()
+    lines += ["", "**Declared and measured differ**:" if mismatches else "Declared and measured traits agree.", ""]
+    lines += [f"- The scheme {m}." for m in mismatches] + ([""] if mismatches else [])
+    return lines
+
+
 def report_markdown(result: AuditResult) -> str:
     cost = result.baseline_acc - result.disguised_acc
     h, w = result.shape[:2]
@@ -171,6 +194,7 @@ def report_markdown(result: AuditResult) -> str:
               f"- **Setting**: {result.setting}; key: {result.key_source}, fingerprint `{result.fingerprint}` "
               "(the key itself is in no file of this report).",
               f"- **Training**: {result.scale}.", f"- **Runs**: {result.tracking}.", "",
+              *_probe_lines(result.probe),
               "## Attacks", "",
               "| attack | threat level | known pairs | success (%) | linkage (%) | SSIM | what it does |",
               "|---|---|---|---|---|---|---|"]

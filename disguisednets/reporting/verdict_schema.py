@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from disguisednets.mechanisms.base import TRAITS
+
 __all__ = ["SCHEMA_VERSION", "VERDICT_SCHEMA", "validate_verdict"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: what the scheme is, declared and measured (the probe)
 
 _NUMBER = {"type": ["number", "null"]}
 _RUNG = {"type": "object", "required": ["rung", "pairs", "best_attack", "linkage", "success", "ssim", "verdict"],
@@ -18,12 +20,23 @@ _ATTACK = {"type": "object", "required": ["attack", "threat", "pairs", "linkage"
            "properties": {"attack": {"type": "string"}, "threat": {"type": "string", "enum": ["a", "b"]},
                           "pairs": {"type": "integer"}, "linkage": _NUMBER, "success": _NUMBER, "ssim": _NUMBER,
                           "refused": {"type": ["string", "null"]}}}
+_TRAIT = {"type": "object", "required": ["declared", "measured", "evidence"],
+          "properties": {"declared": {"type": "boolean"}, "measured": {"type": "boolean"},
+                         "evidence": {"type": "string"}}}
+_PROBE = {"type": "object", "required": ["traits", "block_size", "support", "mode", "kind", "unit", "deterministic",
+                                         "noise", "seconds", "mismatches"],
+          "properties": {"traits": {"type": "object", "properties": {t: _TRAIT for t in TRAITS}, "required": list(TRAITS)},
+                         "block_size": {"type": ["integer", "null"]}, "support": {"type": ["integer", "null"]},
+                         "mode": {"type": ["string", "null"]}, "kind": {"type": ["string", "null"]},
+                         "unit": {"type": ["integer", "null"]}, "deterministic": {"type": "boolean"},
+                         "noise": {"type": "string"}, "seconds": {"type": "number"},
+                         "mismatches": {"type": "array", "items": {"type": "string"}}}}
 VERDICT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "DisguisedNets benchmark verdict",
     "type": "object",
     "required": ["schema", "schema_version", "battery_version", "package_version", "commit", "made", "quick",
-                 "setting", "data", "scale", "utility", "rungs", "attacks", "theft", "floor"],
+                 "setting", "scheme", "data", "scale", "utility", "rungs", "attacks", "theft", "floor"],
     "properties": {
         "schema": {"type": "string", "enum": ["disguisednets-verdict"]},
         "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
@@ -35,6 +48,7 @@ VERDICT_SCHEMA: dict[str, Any] = {
         "setting": {"type": "object", "required": ["mechanism", "description", "key_fingerprint", "key_source"],
                     "properties": {"mechanism": {"type": "string"}, "description": {"type": "string"},
                                    "key_fingerprint": {"type": "string"}, "key_source": {"type": "string"}}},
+        "scheme": _PROBE,
         "data": {"type": "object", "required": ["dataset", "digest", "image_shape", "sizes"],
                  "properties": {"dataset": {"type": "string"}, "digest": {"type": ["string", "null"]},
                                 "image_shape": {"type": "array", "items": {"type": "integer"}},

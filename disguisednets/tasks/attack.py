@@ -214,7 +214,10 @@ def find_arrangement(point: GridPoint, cfg: DictConfig, spec: Attack, held: Hold
     view, a = held.view, cfg.attack
     if view.mechanism == "none":
         return view, "the identity (no disguise moves a block)"
-    if spec.arrange is None and not estimable(view.mechanism):
+    if spec.arrange is None and view.fixed_permutation is not None and "block_permutation" not in view.traits:
+        return (replace(view, permutation=view.fixed_permutation),
+                "measured: the blocks go the same way under every key (the probe's own keys)")
+    if spec.arrange is None and not estimable(view.mechanism, view.traits):
         raise ValueError(f"An attack that puts blocks back needs π, and {view.mechanism} declares no trait π is "
                          f"estimated from ({', '.join(STATISTICS_BY_TRAIT)}, with block_permutation): its π has its "
                          "own attacks (jigsaw, known_pair), or an attack may bring its own arrangement stage "
@@ -244,7 +247,7 @@ def find_arrangement(point: GridPoint, cfg: DictConfig, spec: Attack, held: Hold
     pihat, used = estimate_permutation(
         view.mechanism, view.block_size, observed=observed, public=public if len(public) else None,
         known_plain=held.known_plain if pairs else None, known_disguised=held.known_disguised if pairs else None,
-        noise=view.noise, unit=view.unit, kind=view.kind, mode=view.mode, rng=rng)
+        noise=view.noise, unit=view.unit, kind=view.kind, mode=view.mode, rng=rng, traits=view.traits)
     return replace(view, permutation=pihat), f"estimated from {used}"
 
 
