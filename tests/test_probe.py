@@ -123,7 +123,7 @@ def test_the_plugin_check_warns_in_one_line_of_a_mismatch(caplog):
 
 # ------------------------------------------------------------------ the battery on schemes that declare nothing
 LEVEL_A = ["dataset.train_size=30000", "dataset.val_size=1000", "dataset.test_size=1000", "model.width=0.125",
-           "trainer.max_epochs=1", "trainer.progress_bar=false", "attack.knows_permutation=false"]
+           "trainer.max_epochs=1", "trainer.progress_bar=false"]
 
 
 def _level_a(tmp_path, monkeypatch, cls, block, base="permutation", extra=()):
@@ -144,12 +144,27 @@ def _level_a(tmp_path, monkeypatch, cls, block, base="permutation", extra=()):
             got[name] = attack(GridPoint.build(cfg), cfg).metrics["linkage_rate"]
         except ValueError as exc:     # an attack's own refusal: it got nothing
             got[name] = f"refused: {exc}"
+    print(cls.name, got)   # shown with pytest -rA
     return got
 
 
+def _example_plugin_without_its_traits():
+    """The example plugin's scheme (examples/block_xor) with its ``traits`` line removed."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples/block_xor/disguisednets_block_xor/scheme.py"
+    spec = importlib.util.spec_from_file_location("block_xor_scheme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return type("BlockXORUndeclared", (module.BlockXOR,), {"name": "block_xor_undeclared", "traits": frozenset()})
+
+
 @pytest.mark.slow  # level-(a) attacks on 30,000 disguised images, scored by the robust examiner
-def test_a_pixelwise_bijection_declaring_nothing_falls_at_level_a(tmp_path, monkeypatch):
-    got = _level_a(tmp_path, monkeypatch, PixelBijection, 7)
+@pytest.mark.parametrize("make", [lambda: PixelBijection, _example_plugin_without_its_traits],
+                         ids=["pixel_bijection", "block_xor_without_traits"])
+def test_a_pixelwise_scheme_declaring_nothing_falls_at_level_a(tmp_path, monkeypatch, make):
+    got = _level_a(tmp_path, monkeypatch, make(), 7)
     assert "value_frequency" in got and got["value_frequency"] >= 95, got
 
 

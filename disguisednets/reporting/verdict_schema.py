@@ -7,7 +7,7 @@ from typing import Any
 
 from disguisednets.mechanisms.base import TRAITS
 
-__all__ = ["SCHEMA_VERSION", "VERDICT_SCHEMA", "validate_verdict"]
+__all__ = ["SCHEMA_VERSION", "VERDICT_SCHEMA", "VERDICT_SCHEMA_V1", "validate_verdict"]
 
 SCHEMA_VERSION = 2   # 2: what the scheme is, declared and measured (the probe)
 
@@ -65,6 +65,13 @@ VERDICT_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Version 1 (battery versions 1–2): the same verdict without what the scheme is; still read (older verdict files).
+VERDICT_SCHEMA_V1: dict[str, Any] = {
+    **VERDICT_SCHEMA, "required": [k for k in VERDICT_SCHEMA["required"] if k != "scheme"],
+    "properties": {**{k: v for k, v in VERDICT_SCHEMA["properties"].items() if k != "scheme"},
+                   "schema_version": {"type": "integer", "enum": [1]}},
+}
+
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
 
 
@@ -78,8 +85,11 @@ def _is(value, kind: str) -> bool:
 
 def validate_verdict(document: Any, schema: dict | None = None, where: str = "verdict") -> list[str]:
     """What in ``document`` does not match :data:`VERDICT_SCHEMA` (the subset of JSON Schema it uses: type,
-    enum, required, properties, items), one line per problem; empty when it matches."""
-    schema = VERDICT_SCHEMA if schema is None else schema
+    enum, required, properties, items), one line per problem; empty when it matches. A document of schema version
+    1 is checked against :data:`VERDICT_SCHEMA_V1`."""
+    if schema is None:
+        old = isinstance(document, dict) and document.get("schema_version") == 1
+        schema = VERDICT_SCHEMA_V1 if old else VERDICT_SCHEMA
     kinds = schema.get("type")
     kinds = [kinds] if isinstance(kinds, str) else kinds
     if kinds and not any(_is(document, k) for k in kinds):
