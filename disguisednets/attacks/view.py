@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disguisednets.mechanisms.learnable import join_nibbles
-from disguisednets.mechanisms.registry import probe_setting, setting_traits
+from disguisednets.mechanisms.registry import probe_setting, setting_traits, traits_of
 
 __all__ = ["AttackerView", "Knowledge", "Reconstruction", "as_picture", "attacker_view"]
 
@@ -52,17 +52,22 @@ def attacker_view(key, unit: int | None, knows_permutation: bool, image_shape: t
         return AttackerView(image_shape, b, int(unit or 1), "matrix", np.arange(n_blocks), np.arange(n_blocks),
                             traits=setting_traits(None))
     spec = key.spec
-    probe = probe_setting(spec)
+    try:
+        probe = probe_setting(spec)
+    except ValueError:   # a scheme that is not registered (a class used directly): its declarations alone
+        probe = None
     t = (image_shape[0] // key.block_size) * (image_shape[1] // key.block_size)
     true = key.array("permutation") if key.has_array("permutation") else np.arange(t)  # blocks that stay put
     perm = true if knows_permutation else np.arange(len(true))
     matrices = key.array("matrices") if spec["mechanism"] == "rmt" else None
-    fixed = (np.asarray(probe.fixed_arrangement, np.int64) if probe.fixed_arrangement is not None
-             and len(probe.fixed_arrangement) == t else None)
-    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit or probe.unit or 1)),
-                        spec.get("mode", probe.mode or "matrix"), perm, true,
-                        spec.get("kind", probe.kind or "orthogonal"), matrices, spec["mechanism"], key,
-                        dict(spec.get("noise") or {"kind": "none"}), knows_permutation, probe.traits, fixed)
+    fixed = (np.asarray(probe.fixed_arrangement, np.int64) if probe is not None and probe.fixed_arrangement
+             is not None and len(probe.fixed_arrangement) == t else None)
+    measured = lambda field, default: getattr(probe, field, None) or default  # noqa: E731
+    return AttackerView(image_shape, key.block_size, int(spec.get("unit", unit or measured("unit", 1))),
+                        spec.get("mode", measured("mode", "matrix")), perm, true,
+                        spec.get("kind", measured("kind", "orthogonal")), matrices, spec["mechanism"], key,
+                        dict(spec.get("noise") or {"kind": "none"}), knows_permutation,
+                        probe.traits if probe is not None else traits_of(spec["mechanism"]), fixed)
 
 
 @dataclass(frozen=True)
