@@ -125,7 +125,9 @@ def test_the_leaderboard_reads_only_verdicts_that_match_the_schema_and_orders_th
     assert "†" not in leaderboard_markdown(read_verdicts(tmp_path), "t")
     mixes = tmp_path / "mixes"
     mixes.mkdir()
-    (mixes / "i.json").write_text(json.dumps(verdict("instahide", 3.0, 90.0)))
+    instahide = verdict("instahide", 3.0, 90.0)
+    instahide["scheme"]["traits"]["mixes_images"] = {"declared": True, "measured": True, "evidence": "…"}
+    (mixes / "i.json").write_text(json.dumps(instahide))
     text = leaderboard_markdown(read_verdicts(mixes), "t")   # linkage to any image mixed in: marked, and said so
     assert "| 90.0† |" in text and "† A scheme whose outputs mix several private images" in text
     broken = verdict("x", 1.0, 1.0)

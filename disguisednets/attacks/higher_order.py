@@ -31,7 +31,9 @@ from disguisednets.attacks.regression import _centred_covariance, _rows
 
 __all__ = ["MAX_TENSOR_DIM", "fast_ica", "higher_order_attack", "match_components", "quantile_functions", "whiten"]
 
-MAX_TENSOR_DIM = 16   # the moment-tensor refinement holds (t, K, d⁴) tensors: matrix mode (d = b ≤ 16) only
+MAX_TENSOR_DIM = 16   # the moment-tensor refinement holds (t, K, d⁴) tensors: matrix mode (d = b ≤ 16) only,
+TENSOR_BUDGET = 300_000   # and t·d⁴ within this (every matrix-mode RMT on 28×28: b = 14 has 4·14⁴ ≈ 154,000;
+#                           a flat map on 4×4 blocks, 49·16⁴ ≈ 3.2 million, is left to the pairing alone)
 
 
 def whiten(rows: np.ndarray, eps: float = 1e-9):
@@ -164,7 +166,7 @@ def higher_order_attack(public_plain: np.ndarray, observed_disguised: np.ndarray
         starts.append(ay @ ax_matched.transpose(0, 2, 1))                                    # z_y → z_x
         match_cost.append(cost)
     starts = np.stack(starts, axis=1)                                                         # (t, K, d, d)
-    if zx.shape[2] <= MAX_TENSOR_DIM:   # moment tensors of d⁴ entries: refined where they stay small
+    if zx.shape[2] <= MAX_TENSOR_DIM and t * zx.shape[2] ** 4 <= TENSOR_BUDGET:   # d⁴-entry tensors: where small
         starts, loss = refine_rotation(zx, zy, starts, steps=refine_steps)
     else:                               # flat mode (d = b²): the start whose components' distributions pair best
         loss = np.stack(match_cost, axis=1)

@@ -179,8 +179,8 @@ def _support(dep: np.ndarray, shape: tuple[int, int], b: int) -> int:
 # ------------------------------------------------------------------------------------------- the probe
 def probe_scheme(cls, spec: Mapping[str, Any], *, images: int = PROBE_IMAGES, seed: int = 0) -> Probe:
     """Probe the scheme ``cls`` at the setting ``spec`` (a canonical key spec: public settings only) with keys of
-    the probe's own. Returns what it measured; raises nothing for a scheme that disguises at all (a comparison
-    the scheme refuses, e.g. float inputs, counts as a trait not measured)."""
+    the probe's own. Returns what it measured (a comparison the scheme refuses, e.g. the linearity test's, counts
+    as a trait not measured, with the scheme's reason as its evidence)."""
     t0 = time.perf_counter()
     spec = dict(spec)
     declared = frozenset(getattr(cls, "traits", ()) or ())
