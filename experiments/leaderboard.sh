@@ -10,7 +10,7 @@ PY=${PY:-.venv/bin/python}
 OUT=${OUT:-outputs/benchmarks}
 QUICK=${QUICK:-}
 export DISGUISEDNETS_EXAMINERS=${DISGUISEDNETS_EXAMINERS:-$OUT/examiners}   # one robust examiner for every benchmark
-mkdir -p results/verdicts
+mkdir -p results/verdicts "$OUT"
 bench() {
   local name=$1; shift
   "$PY" -m disguisednets.cli benchmark mnist "$@" -o "$OUT/$name" $QUICK -q
