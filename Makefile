@@ -109,6 +109,7 @@ bench: data
 	$(PY) experiments/bench_cpu_training.py
 	$(PY) experiments/bench_training.py
 	$(PY) experiments/bench_attacks.py
+	$(PY) experiments/bench_probe.py
 ## results-cli: results/cli.md (the data owner's command line on 10,000 PNG files and 60,000 arrays)
 results-cli: data
 	bash experiments/bench_cli.sh

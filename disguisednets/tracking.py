@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 import warnings
 from contextlib import contextmanager
@@ -98,11 +99,25 @@ def prepare_store(cfg: DictConfig) -> str:
     return exp.experiment_id
 
 
+def check_run(cfg: DictConfig) -> None:
+    """A single run's settings checked before Hydra makes its output folder or the store is touched (the grid
+    point built: the scheme, its key spec for the images, the attack's name): a bad one exits with status 2 and
+    one line, leaving nothing behind. (A multirun's jobs are checked each as it starts, by the run itself.)"""
+    from disguisednets.gridpoint import GridPoint
+
+    try:
+        GridPoint.build(cfg)
+    except ValueError as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 class PrepareTrackingStore(Callback):
     """Hydra callback: create the store and experiment before any job starts, so that parallel
     jobs of a multirun never race to create a fresh SQLite file."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_run(config)
         prepare_store(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:

@@ -49,7 +49,6 @@ def test_every_core_scheme_is_what_it_declares_plus_the_listed_differences(name,
     assert probe.measured == cls.traits | extra, probe.evidence
     assert probe.unconfirmed == set() and probe.undeclared == extra
     assert all(probe.evidence[t] for t in probe.evidence)
-    assert probe.seconds < 10
 
 
 def test_the_probe_measures_geometry_not_names():

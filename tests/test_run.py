@@ -163,6 +163,28 @@ def test_a_run_leaves_the_next_run_its_own_store(tmp_path, monkeypatch):
         assert client.get_run(run_id).info.status == "FINISHED"
 
 
+@pytest.mark.slow  # runs a subprocess
+@pytest.mark.parametrize("settings, says", [
+    (["mechanism=permutation", "mechanism.block_size=5"], "must divide the image size 28×28"),
+    (["mechanism=rmt", "mechanism.kind=bogus"], "'bogus'"),
+    (["mechanism=rmt", "attack=regression", "attack.name=bogus"], "Unknown attack 'bogus'"),
+])
+def test_a_bad_setting_is_refused_before_hydra_or_the_store_writes_anything(tmp_path, settings, says):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    done = subprocess.run([sys.executable, str(ROOT / "experiments" / "run.py"), *settings,
+                           f"paths.output_dir={tmp_path / 'outputs'}"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0]
+    assert list(tmp_path.iterdir()) == []          # no Hydra output folder, no MLflow store
+
+
 def _clone_and_code_versions(tmp_path):
     """A clone of this repository, and a function that prints, from inside it, ``git_commit()`` then
     ``code_version`` of that and of each commit given (each in a fresh process: both are cached)."""

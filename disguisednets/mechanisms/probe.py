@@ -236,22 +236,15 @@ def probe_scheme(cls, spec: Mapping[str, Any], *, images: int = PROBE_IMAGES, se
     # ---- the transform (the setting's noise left out), on grayscale: every trait below is the per-channel map's
     structure = {**spec, "image_shape": list(hw), "noise": {"kind": "none"}}
     result = dict(block_size=None, support=None, mode=None, kind=None, unit=None, fixed_arrangement=None)
-    blocked = "the transform is not block-local"
     if "mixes_images" in measured or not reproducible:
         why = "not measured: outputs mix images of the batch" if "mixes_images" in measured else \
             "not measured: the scheme's randomness does not all come from the generator passed in"
         for t in ("block_permutation", "pixelwise", "linear", "equal_units", "pixel_blocks"):
             evidence[t] = why
         return _finish(cls, declared, measured, evidence, result, deterministic, noise, mixes_channels, notes, t0)
-    try:
-        sa, sb = cls(_key(cls, structure, seed)), cls(_key(cls, structure, seed + 1))
-    except (TypeError, ValueError) as exc:     # a scheme that takes no grayscale key: probed as given
-        notes.append(f"its transform was probed with the setting's noise ({exc})")
-        sa, sb = a, b_
-        structure = spec
-        hw = shape[:2]
+    sa, sb = cls(_key(cls, structure, seed)), cls(_key(cls, structure, seed + 1))
     noisy = None           # the transform with the setting's noise, where it adds any (the same key as ``sa``)
-    if noise_kind != "none" and structure is not spec:
+    if noise_kind != "none":
         noisy = cls(_key(cls, {**structure, "noise": spec["noise"]}, seed))
     dep_a, jac = _dependency(sa, hw, rng, 21)
     dep_b, _ = _dependency(sb, hw, rng, 31, bases=1)
@@ -276,8 +269,8 @@ def probe_scheme(cls, spec: Mapping[str, Any], *, images: int = PROBE_IMAGES, se
     keyed = other_map is None or not np.array_equal(other_map, arrangement)
     support = _support(dep_a, hw, block)
     result.update(block_size=block, support=support)
-    what = {1: "one input pixel", block: f"one row of its block ({block} pixels)",
-            block * block: f"its whole block ({block * block} pixels)"}.get(support, f"one {support}-pixel unit of its block")
+    what = {block: f"one row of its block ({block} pixels)", block * block: f"its whole block ({block * block} pixels)",
+            1: "one input pixel"}.get(support, f"one {support}-pixel unit of its block")
     if keyed:
         measured.add("block_permutation")
         evidence["block_permutation"] = (f"{t} blocks of {block}×{block} move as wholes, by an arrangement that "
