@@ -164,7 +164,7 @@ def test_a_pixelwise_scheme_declaring_nothing_falls_at_level_a(tmp_path, monkeyp
 @pytest.mark.slow
 def test_a_linear_map_on_whole_blocks_declaring_nothing_meets_the_linear_attacks_at_b_squared(tmp_path, monkeypatch):
     chosen, got = _level_a(tmp_path, monkeypatch, BothSides, 7, ["higher_order"])
-    assert {"higher_order", "covariance", "regression"} <= chosen and got["higher_order"] >= 25, got
+    assert {"higher_order", "covariance"} <= chosen and got["higher_order"] >= 25, got
 
 
 @pytest.mark.slow
@@ -173,5 +173,5 @@ def test_a_unit_codebook_declaring_nothing_meets_the_frequency_attacks(tmp_path,
     aes = compose_config([*LEVEL_A, f"paths.output_dir={tmp_path}", "mechanism=aes_ecb", "mechanism.block_size=4",
                           "mechanism.unit=2", "attack=frequency_rank"])
     reference = attack(GridPoint.build(aes), aes).metrics["linkage_rate"]
-    assert {"frequency_rank", "frequency", "codebook"} <= chosen and got["frequency_rank"] >= reference - 1, \
+    assert {"frequency_rank", "frequency"} <= chosen and got["frequency_rank"] >= reference, \
         (got, reference)
