@@ -40,9 +40,6 @@ def _scores(metrics: dict[str, float] | None) -> dict[str, float | None]:
     return {"linkage": _round(linkage(m)), "success": _round(m.get("success_rate")), "ssim": _round(m.get("ssim"))}
 
 
-_PROBE_FIELDS = ("traits", "block_size", "support", "mode", "kind", "unit", "deterministic", "noise", "seconds")
-
-
 def verdict_document(result: AuditResult) -> dict[str, Any]:
     """The benchmark's verdict as :data:`VERDICT_SCHEMA` has it (no key material: the key's fingerprint only)."""
     commit, _, rest = result.made.partition(" · ")
@@ -57,8 +54,7 @@ def verdict_document(result: AuditResult) -> dict[str, Any]:
         "quick": result.quick,
         "setting": {"mechanism": result.mechanism, "description": result.setting, "key_fingerprint": result.fingerprint,
                     "key_source": result.key_source},
-        "scheme": {**{k: v for k, v in result.probe.as_dict().items() if k in _PROBE_FIELDS},
-                   "mismatches": result.probe.mismatches()},
+        "scheme": result.probe.as_dict(),
         "data": {"dataset": result.dataset, "digest": result.digest, "image_shape": list(result.shape),
                  "sizes": dict(result.sizes)},
         "scale": result.scale,

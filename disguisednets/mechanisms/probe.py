@@ -81,13 +81,13 @@ class Probe:
                 + [f"does not declare {t!r}, which the probe measures: {self.evidence[t]}" for t in sorted(self.undeclared)])
 
     def as_dict(self) -> dict[str, Any]:
-        """The probe as a verdict records it (no key material: the probe's keys are its own, and not kept)."""
+        """The probe as a verdict records it (``scheme`` in verdict.json; no key material: the probe's keys are its
+        own, and not kept)."""
         return {"traits": {t: {"declared": t in self.declared, "measured": t in self.measured,
                                "evidence": self.evidence[t]} for t in TRAITS},
                 "block_size": self.block_size, "support": self.support, "mode": self.mode, "kind": self.kind,
-                "unit": self.unit, "fixed_arrangement": self.fixed_arrangement is not None,
-                "deterministic": self.deterministic, "noise": self.noise, "mixes_channels": self.mixes_channels,
-                "seconds": round(self.seconds, 2)}
+                "unit": self.unit, "deterministic": self.deterministic, "noise": self.noise,
+                "seconds": round(self.seconds, 2), "mismatches": self.mismatches()}
 
 
 # --------------------------------------------------------------------------------------------- helpers
